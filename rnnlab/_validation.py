@@ -9,7 +9,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_generator", "check_positive_int", "check_positive_float", "describe"]
+__all__ = [
+    "as_generator",
+    "check_inputs",
+    "check_positive_float",
+    "check_positive_int",
+    "check_sequences",
+    "describe",
+]
 
 
 def describe(value):
@@ -70,3 +77,79 @@ def as_generator(rng):
     if rng < 0:
         raise ValueError(f"rng/seed must be a non-negative integer; got {rng}")
     return np.random.default_rng(int(rng))
+
+
+def _as_float_array(name, value):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers; got {describe(value)}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf; every entry must be finite")
+    return arr
+
+
+def check_inputs(x, D):
+    """Validate inputs and return them as a batch of shape (B, T, D).
+
+    Parameters
+    ----------
+    x : array_like of shape (T, D) or (B, T, D)
+        One sequence or a batch of sequences.
+    D : int
+        The number of input units the model expects.
+
+    Returns
+    -------
+    x3 : ndarray of shape (B, T, D)
+        ``B = 1`` for a single sequence.
+    single : bool
+        Whether ``x`` was one sequence.
+    """
+    arr = _as_float_array("x", x)
+    if arr.ndim not in (2, 3) or arr.shape[-1] != D or 0 in arr.shape:
+        raise ValueError(
+            f"x must have shape (T, D) or (B, T, D) with D = {D} and T, B >= 1; got shape {arr.shape}"
+        )
+    single = arr.ndim == 2
+    return (arr[None] if single else arr), single
+
+
+def check_sequences(x, y, D, K):
+    """Validate a forward pass's inputs and targets; return them in batch form.
+
+    ``x`` of shape (T, D) takes ``y`` of shape (K,) (loss at the last step only,
+    many-to-one) or (T, K) (loss at every step, many-to-many); ``x`` of shape
+    (B, T, D) takes ``y`` of shape (B, K) or (B, T, K).
+
+    Returns
+    -------
+    x3 : ndarray of shape (B, T, D)
+    y3 : ndarray of shape (B, T, K)
+        Targets placed at their time steps, zero where no loss is taken.
+    steps : ndarray of shape (T,), bool
+        The time steps that carry a loss.
+    """
+    x3, single = check_inputs(x, D)
+    B, T, _ = x3.shape
+    arr = _as_float_array("y", y)
+    lead = () if single else (B,)
+    if arr.shape == lead + (K,):
+        steps = np.zeros(T, dtype=bool)
+        steps[-1] = True
+        y3 = np.zeros((B, T, K))
+        y3[:, -1] = arr
+    elif arr.shape == lead + (T, K):
+        steps = np.ones(T, dtype=bool)
+        y3 = arr.reshape(B, T, K)
+    else:
+        many_to_one, many_to_many = lead + (K,), lead + (T, K)
+        raise ValueError(
+            f"y must have shape {many_to_one} (loss at the last step) or {many_to_many} "
+            f"(loss at every step) for x of shape {np.shape(x)}; got shape {arr.shape}"
+        )
+    if np.any((arr < 0) | (arr > 1)):
+        raise ValueError(
+            f"y must hold targets in [0, 1]; got values from {arr.min():g} to {arr.max():g}"
+        )
+    return x3, y3, steps

@@ -1,0 +1,195 @@
+"""Long sweeps behind the book's measured claims, run from the command line.
+
+The chapters never run these live: ``python -m rnnlab sweep frn-lag`` writes a
+JSON file under ``results/`` that the chapter loads, beside a short live run.
+
+See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+"""
+
+import json
+import multiprocessing
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import product
+
+import numpy as np
+from scipy.stats import binomtest
+
+from rnnlab.data import generate_batches
+from rnnlab.frn import FullyRecurrentNetwork
+from rnnlab.train import EVAL_SEED, accuracy, evaluate, train, train_recipe
+
+__all__ = ["FRN_LAG_GRID", "LSTM_T100", "frn_lag_run", "frn_lag_sweep", "lstm_t100_sweep", "summarise_lag_sweep"]
+
+# The documented grid of chapter 2: every (init_scale, T, eta, seed) is one run of
+# max(checkpoints) updates on batches of 32, evaluated at every checkpoint.
+FRN_LAG_GRID = {
+    "I": 32,
+    "batch_size": 32,
+    "init_scales": [0.01, 0.15],
+    "Ts": [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 25, 30],
+    "etas": [0.1, 0.3, 1.0, 3.0],
+    "checkpoints": [500, 1000, 2000, 4000],
+    "seeds": [0, 1, 2, 3, 4],
+    "n_val": 1000,
+    "n_test": 1000,
+}
+
+
+def _machine():
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+            f"{platform.python_version()}, numpy {np.__version__}")
+
+
+def _write(out, result):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def _fixed_set(T, n, seed):
+    return next(generate_batches(T, n, seed=seed))
+
+
+def frn_lag_run(init_scale, T, eta, seed, grid=FRN_LAG_GRID):
+    """Train one FRN and measure validation and test accuracy at each checkpoint.
+
+    Seeds: weights ``seed``, training data ``1000 + seed``, validation data
+    ``2000 + seed``, test data ``EVAL_SEED + seed`` (independent sets per seed,
+    so test counts of different seeds are independent under the null hypothesis).
+
+    Returns
+    -------
+    dict
+        The run's settings, ``val_acc`` and ``test_acc`` (one per checkpoint), and
+        ``diverged`` (the step of a divergence, or ``None``).
+    """
+    net = FullyRecurrentNetwork(1, grid["I"], 1, rng=seed, init_scale=init_scale)
+    batches = generate_batches(T, grid["batch_size"], seed=1000 + seed)
+    val = _fixed_set(T, grid["n_val"], 2000 + seed)
+    test = _fixed_set(T, grid["n_test"], EVAL_SEED + seed)
+    record = dict(init_scale=init_scale, T=T, eta=eta, seed=seed, val_acc=[], test_acc=[], diverged=None)
+    done = 0
+    for checkpoint in grid["checkpoints"]:
+        if record["diverged"] is None:
+            try:
+                train(net, batches, checkpoint - done, eta, progress=False)
+            except FloatingPointError:
+                record["diverged"] = checkpoint
+        done = checkpoint
+        # A diverged network has no prediction left: it is scored 0.5 (chance) by convention.
+        ok = record["diverged"] is None
+        record["val_acc"].append(accuracy(net, *val) if ok else 0.5)
+        record["test_acc"].append(accuracy(net, *test) if ok else 0.5)
+    return record
+
+
+def _run(args):
+    return frn_lag_run(*args)
+
+
+def frn_lag_sweep(out, jobs=None, grid=FRN_LAG_GRID, progress=True):
+    """Run the whole grid and write the records, the grid and the machine to ``out`` (JSON)."""
+    from tqdm import tqdm
+
+    tasks = list(product(grid["init_scales"], grid["Ts"], grid["etas"], grid["seeds"]))
+    start = time.time()
+    # One BLAS thread per worker: with every core busy, OpenBLAS's own threads on these
+    # small matrices wait for each other and slow each product down by 100x or more.
+    # The variable must be set before numpy loads, hence fresh ("spawn") worker processes.
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=context) as pool:
+        records = list(tqdm(pool.map(_run, tasks, chunksize=4), total=len(tasks), disable=not progress))
+    result = {
+        "command": "python -m rnnlab sweep frn-lag",
+        "grid": grid,
+        "machine": _machine(),
+        "wall_seconds": round(time.time() - start, 1),
+        "records": records,
+    }
+    _write(out, result)
+    return result
+
+
+def summarise_lag_sweep(result, alpha=0.01):
+    """Tune (eta, updates) per (init_scale, T) on validation accuracy; test the choice.
+
+    For every init scale and T the configuration with the best mean validation
+    accuracy over seeds is selected; its test accuracies (one per seed, on
+    independent test sets) are pooled into one one-sided binomial test against
+    chance (p = 1/2), Bonferroni-corrected over the number of T values.
+
+    Returns
+    -------
+    list of dict
+        One row per (init_scale, T): ``eta``, ``updates``, ``test_acc`` (per seed),
+        ``mean``, ``p_value`` and ``better_than_chance``.
+    """
+    grid = result["grid"]
+    n_test = grid["n_test"]
+    rows = []
+    for scale, T in product(grid["init_scales"], grid["Ts"]):
+        runs = [r for r in result["records"] if r["init_scale"] == scale and r["T"] == T]
+        best = None
+        for eta, (c, updates) in product(grid["etas"], enumerate(grid["checkpoints"])):
+            group = [r for r in runs if r["eta"] == eta]
+            score = np.mean([r["val_acc"][c] for r in group])
+            if best is None or score > best[0]:
+                best = (score, eta, updates, [r["test_acc"][c] for r in group])
+        _, eta, updates, test_acc = best
+        correct = int(round(sum(test_acc) * n_test))
+        p_value = binomtest(correct, n_test * len(test_acc), 0.5, alternative="greater").pvalue
+        rows.append(dict(
+            init_scale=scale, T=T, eta=eta, updates=updates, test_acc=test_acc,
+            mean=float(np.mean(test_acc)), p_value=float(p_value),
+            better_than_chance=bool(p_value < alpha / len(grid["Ts"])),
+        ))
+    return rows
+
+
+# Chapter 4: the LSTM on T = 100 with the two training methods, ten seeds each.
+LSTM_T100 = {
+    "T": 100,
+    "seeds": list(range(10)),
+    "methods": {
+        "adam": dict(label="Adam, learning rate 0.05, clipping at 1 (the recipe)", overrides={}),
+        "sgd": dict(
+            label="gradient descent, learning rate 1.0, gate biases of the 1997 paper",
+            overrides=dict(optimizer="sgd", eta=1.0, clip=None, init_scale=0.1, steps=6000,
+                           model_kwargs=dict(input_bias=np.resize([-1.0, -3.0, -5.0], 32).tolist(),
+                                             output_bias=np.resize([-2.0, -4.0, -6.0], 32).tolist())),
+        ),
+    },
+}
+
+
+def lstm_t100_sweep(out, settings=LSTM_T100, progress=True):
+    """Train the LSTM on T = 100 with each method and seed, one run at a time (honest wall times).
+
+    Each run stops when its validation accuracy reaches 99.9 % (checked every 25 updates)
+    or after the method's maximum number of updates; it is then scored on 1000 fresh test
+    sequences. Writes the runs, the settings and the machine to ``out`` (JSON).
+    """
+    from tqdm import tqdm
+
+    T = settings["T"]
+    result = {"command": "python -m rnnlab sweep lstm-t100", "machine": _machine(), "T": T,
+              "settings": {m: {"label": v["label"]} for m, v in settings["methods"].items()}, "methods": {}}
+    for method, spec in settings["methods"].items():
+        runs = []
+        for seed in tqdm(settings["seeds"], desc=method, disable=not progress):
+            start = time.time()
+            run = train_recipe("lstm", T, seed, progress=False, **spec["overrides"])
+            seconds = time.time() - start
+            solved = bool(run.val_acc and run.val_acc[-1] >= run.recipe["target"])
+            runs.append(dict(
+                seed=seed, solved=solved, updates=len(run.losses), sequences=run.sequences,
+                seconds=round(seconds, 2), test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
+                curve_sequences=[c * run.recipe["batch_size"] for c in run.checkpoints], curve_acc=run.val_acc,
+            ))
+        result["methods"][method] = runs
+    _write(out, result)
+    return result

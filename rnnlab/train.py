@@ -1,0 +1,227 @@
+"""Training loop with a progress bar, divergence detection, and test accuracy.
+
+See chapter 2, *The fully recurrent network* (section *Training*).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm  # text bar: works in Jupyter without widgets, no JS in the built HTML
+
+from rnnlab._validation import check_positive_float, check_positive_int
+from rnnlab.base import DivergenceError
+from rnnlab.data import generate_batches
+from rnnlab.frn import FullyRecurrentNetwork
+from rnnlab.jordan import JordanNetwork
+from rnnlab.lstm import LSTM
+from rnnlab.optim import SGD, Adam
+
+__all__ = ["RECIPES", "TrainingRun", "accuracy", "clip_grad_norm", "evaluate", "train", "train_recipe"]
+
+EVAL_SEED = 20_240_601  # test sequences come from a stream no training run uses
+
+# The recipe each model's chapter arrives at (chapters 2, 3 and 4). ``optimizer`` is
+# "sgd" (learning rate ``eta``) or "adam"; with a ``target``, training stops as soon as
+# the accuracy on 1000 validation sequences reaches it (checked every ``check_every``
+# updates), else after ``steps`` updates.
+RECIPES = {
+    "frn": dict(model=FullyRecurrentNetwork, I=32, batch_size=32, optimizer="sgd", eta=0.3, steps=4000,
+                init_scale=0.15),
+    "jordan": dict(model=JordanNetwork, I=32, batch_size=32, optimizer="sgd", eta=1.0, steps=4000,
+                   init_scale=0.15),
+    "lstm": dict(model=LSTM, I=32, batch_size=32, optimizer="adam", eta=0.05, clip=1.0, steps=2000,
+                 init_scale=0.01, target=0.999, check_every=25),
+}
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`train_recipe` returns.
+
+    Attributes
+    ----------
+    model : rnnlab.Model
+    losses : ndarray of shape (updates,)
+    recipe : dict
+        The settings used.
+    checkpoints : list of int
+        Updates after which the validation accuracy was measured (only with a target).
+    val_acc : list of float
+        The validation accuracy at each checkpoint.
+    """
+
+    model: object
+    losses: np.ndarray
+    recipe: dict
+    checkpoints: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+
+    @property
+    def sequences(self):
+        """Training sequences seen: updates times batch size."""
+        return len(self.losses) * self.recipe["batch_size"]
+
+
+def clip_grad_norm(model, max_norm):
+    """Rescale all gradients together so that their joint 2-norm is at most ``max_norm``.
+
+    Returns
+    -------
+    float
+        The norm before clipping.
+    """
+    grads = model.grads().values()
+    norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+    return norm
+
+def _check_weights(model, max_weight):
+    for name, p in model.params().items():
+        largest = float(np.abs(p).max())
+        if not largest <= max_weight:
+            raise DivergenceError(f"parameter {name} has an entry of size {largest:.3g} (max_weight {max_weight:g})")
+
+
+def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_weight=1e6, progress=True,
+          desc="training"):
+    r"""Train ``model`` on ``steps`` batches from ``batches``.
+
+    Each step is ``zero_grad``, ``forward``, ``backward``, optional clipping, and
+    an update: gradient descent :math:`\theta \leftarrow \theta - \eta \nabla_\theta L`
+    with learning rate ``eta``, or ``optimizer.step()``.
+
+    Parameters
+    ----------
+    model : rnnlab.Model
+    batches : iterator of (x, y)
+        For example :func:`rnnlab.generate_batches`.
+    steps : int
+        Number of updates.
+    eta : float, optional
+        Learning rate of plain gradient descent (give this or ``optimizer``).
+    optimizer : object with a ``step()`` method, optional
+        For example :class:`rnnlab.optim.Adam` built on ``model``.
+    clip : float, optional
+        If given, the gradient's joint norm is clipped to this value each step.
+    max_weight : float, default 1e6
+        Training counts as diverged once any weight exceeds this in magnitude:
+        saturated tanh and sigmoid units keep the loss finite even with weights
+        of 1e300, so finiteness alone would let a runaway run go on silently.
+    progress : bool, default True
+        Show a tqdm progress bar (on stderr; the book's build hides it).
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    ndarray of shape (steps,)
+        The training loss before each update.
+
+    Raises
+    ------
+    DivergenceError
+        As soon as the loss or a parameter is NaN or infinite, or a weight exceeds
+        ``max_weight``, naming the step.
+    """
+    steps = check_positive_int("steps", steps)
+    if (eta is None) == (optimizer is None):
+        raise TypeError("train() needs exactly one of eta (plain gradient descent) or optimizer")
+    if optimizer is None:
+        optimizer = SGD(model, eta)
+    if clip is not None:
+        clip = check_positive_float("clip", clip)
+    max_weight = check_positive_float("max_weight", max_weight)
+    losses = np.empty(steps)
+    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=0.5, leave=False)
+    for step in bar:
+        x, y = next(batches)
+        model.zero_grad()
+        losses[step] = loss = model.forward(x, y)
+        try:
+            if not np.isfinite(loss):
+                raise DivergenceError(f"the loss is {loss}")
+            model.backward()
+            if clip is not None:
+                clip_grad_norm(model, clip)
+            optimizer.step()
+            _check_weights(model, max_weight)
+        except DivergenceError as err:
+            bar.close()
+            raise DivergenceError(
+                f"training diverged at step {step} (loss {loss:.4g}, learning rate {optimizer.eta:g}): {err}. "
+                "Lower the learning rate or clip the gradients."
+            ) from None
+    return losses
+
+
+def accuracy(model, x, y):
+    """Fraction of sequences whose prediction at the last step is on the target's side of 1/2."""
+    return float(np.mean((model.predict(x) > 0.5) == (np.asarray(y) > 0.5)))
+
+
+def evaluate(model, T, n=1000, seed=EVAL_SEED, N=1):
+    """Accuracy on ``n`` fresh sequences of length ``T`` of the memory task.
+
+    The default seed differs from every seed the book trains with, so test
+    sequences are never training sequences (up to a negligible chance collision).
+
+    Returns
+    -------
+    float
+        Accuracy in [0, 1]; chance is 0.5.
+    """
+    x, y = next(generate_batches(T, check_positive_int("n", n), seed=seed, N=N))
+    return accuracy(model, x, y)
+
+
+def train_recipe(name, T, seed=0, *, progress=True, **overrides):
+    """Build and train a model with its chapter's recipe on the memory task of length ``T``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RECIPES` (``"frn"``, ``"jordan"``, ``"lstm"``).
+    T : int
+        Sequence length.
+    seed : int
+        Seeds the initial weights (``seed``), the training stream (``1000 + seed``) and
+        the validation set (``3000 + seed``).
+    progress : bool, default True
+        Show a progress bar.
+    **overrides
+        Replace entries of the recipe; ``None`` values are ignored.
+
+    Returns
+    -------
+    TrainingRun
+    """
+    if name not in RECIPES:
+        raise ValueError(f"name must be one of {sorted(RECIPES)}; got {name!r}")
+    unknown = set(overrides) - set(RECIPES[name]) - {"model", "model_kwargs", "clip", "target", "check_every"}
+    if unknown:
+        raise TypeError(f"unknown recipe settings {sorted(unknown)}; known: {sorted(RECIPES[name])}")
+    recipe = RECIPES[name] | {k: v for k, v in overrides.items() if v is not None}
+    model = recipe["model"](1, recipe["I"], 1, rng=seed, init_scale=recipe["init_scale"],
+                            **recipe.get("model_kwargs", {}))
+    optimizer = (Adam if recipe["optimizer"] == "adam" else SGD)(model, recipe["eta"])
+    batches = generate_batches(T, recipe["batch_size"], seed=1000 + seed)
+    settings = dict(optimizer=optimizer, clip=recipe.get("clip"))
+    if not recipe.get("target"):
+        losses = train(model, batches, recipe["steps"], progress=progress, desc=f"{name} T={T}", **settings)
+        return TrainingRun(model, losses, recipe)
+    x_val, y_val = next(generate_batches(T, 1000, seed=3000 + seed))
+    run = TrainingRun(model, np.empty(0), recipe)
+    chunks = []
+    with tqdm(total=recipe["steps"], desc=f"{name} T={T}", disable=not progress, leave=False) as bar:
+        while len(run.checkpoints) * recipe["check_every"] < recipe["steps"]:
+            chunks.append(train(model, batches, recipe["check_every"], progress=False, **settings))
+            run.checkpoints.append(len(run.checkpoints) * recipe["check_every"] + recipe["check_every"])
+            run.val_acc.append(accuracy(model, x_val, y_val))
+            bar.update(recipe["check_every"])
+            bar.set_postfix(val_acc=f"{run.val_acc[-1]:.3f}")
+            if run.val_acc[-1] >= recipe["target"]:
+                break
+    run.losses = np.concatenate(chunks)
+    return run

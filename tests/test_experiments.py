@@ -1,0 +1,48 @@
+"""rnnlab/experiments.py: the sweeps behind the book's measured claims."""
+
+import json
+from pathlib import Path
+
+import pytest
+from scipy.stats import binomtest
+
+from rnnlab.experiments import FRN_LAG_GRID, frn_lag_run, summarise_lag_sweep
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def test_committed_frn_sweep_is_regenerable():
+    """Rerun two committed runs from scratch: the file is what the command produces."""
+    result = json.loads((RESULTS / "frn_lag.json").read_text())
+    assert result["grid"] == json.loads(json.dumps(FRN_LAG_GRID))
+    assert len(result["records"]) == len(FRN_LAG_GRID["init_scales"]) * len(FRN_LAG_GRID["Ts"]) * len(
+        FRN_LAG_GRID["etas"]) * len(FRN_LAG_GRID["seeds"])
+    for key in [(0.01, 2, 0.3, 1), (0.15, 4, 1.0, 3)]:
+        committed = next(r for r in result["records"] if (r["init_scale"], r["T"], r["eta"], r["seed"]) == key)
+        assert frn_lag_run(*key) == committed
+
+
+def fake_result(val, test):
+    """A sweep of one scale, one T, two learning rates, two checkpoints and two seeds."""
+    grid = dict(FRN_LAG_GRID, init_scales=[0.1], Ts=[7], etas=[0.5, 2.0], checkpoints=[10, 20], seeds=[0, 1],
+                n_test=100)
+    records = [dict(init_scale=0.1, T=7, eta=eta, seed=seed, val_acc=val[eta][seed], test_acc=test[eta][seed])
+               for eta in (0.5, 2.0) for seed in (0, 1)]
+    return dict(grid=grid, records=records)
+
+
+def test_selection_uses_validation_and_reports_test():
+    val = {0.5: [[0.5, 0.6], [0.5, 0.7]], 2.0: [[0.9, 0.55], [0.8, 0.5]]}   # best: eta 2.0 at 10 updates
+    test = {0.5: [[0.5, 0.99], [0.5, 0.99]], 2.0: [[0.61, 0.5], [0.55, 0.5]]}
+    (row,) = summarise_lag_sweep(fake_result(val, test))
+    assert (row["eta"], row["updates"]) == (2.0, 10)
+    assert row["test_acc"] == [0.61, 0.55]
+    assert row["p_value"] == pytest.approx(binomtest(116, 200, 0.5, alternative="greater").pvalue)
+    assert row["better_than_chance"] == (row["p_value"] < 0.01)
+
+
+def test_chance_level_runs_are_not_better_than_chance():
+    val = {0.5: [[0.5, 0.5], [0.5, 0.5]], 2.0: [[0.5, 0.5], [0.5, 0.5]]}
+    test = {0.5: [[0.5, 0.5], [0.49, 0.5]], 2.0: [[0.5, 0.5], [0.5, 0.5]]}
+    (row,) = summarise_lag_sweep(fake_result(val, test))
+    assert not row["better_than_chance"]

@@ -19,8 +19,9 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
-## test: set up, run the test suite, then build the whole book from clean
-test: pytest book-clean
+## test: set up, build the whole book from clean, then run the test suite
+## (the browser tests in tests/test_browser.py read the freshly built site)
+test: book-clean pytest
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest

@@ -12,10 +12,12 @@ from rnnlab.gate import SIGMOID, TANH, Activation, Gate
 from rnnlab.jordan import JordanNetwork
 from rnnlab.losses import bce_with_logits, softplus
 from rnnlab.lstm import LSTM
+from rnnlab.lstm_rtrl import LSTM_RTRL
 
 __all__ = [
     "DEFAULT_SEED",
     "LSTM",
+    "LSTM_RTRL",
     "NOISE_VARIANCE",
     "SIGMOID",
     "TANH",

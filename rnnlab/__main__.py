@@ -3,6 +3,8 @@
     python -m rnnlab train --model frn --T 20 --seed 0 --out model.npz
     python -m rnnlab sweep frn-lag --out results/frn_lag.json
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
+    python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
+    python -m rnnlab bench --out results/bench.json
 
 ``train`` uses the chapter's recipe for the model (overridable), prints the
 accuracy on 1000 fresh sequences and saves the parameters to an ``.npz`` keyed
@@ -35,8 +37,12 @@ def _parser():
     tr.add_argument("--init-scale", type=float, help="initial weights uniform in [-s, s] (recipe default)")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
+    be = sub.add_parser("bench", help="time training steps against PyTorch and the cost of RTRL")
+    be.add_argument("--repeats", type=int, default=7, help="runs per measurement (the median is printed)")
+    be.add_argument("--out", help="also write the numbers to this JSON file")
+
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
-    sw.add_argument("name", choices=["frn-lag", "lstm-t100"])
+    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag"])
     sw.add_argument("--out", required=True, help="JSON file to write")
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     return parser
@@ -66,6 +72,10 @@ def main(argv=None):
     try:
         if args.command == "train":
             _train(args)
+        elif args.command == "bench":
+            from rnnlab.bench import run_benchmarks
+
+            run_benchmarks(repeats=args.repeats, out=args.out)
         else:
             from rnnlab import experiments
 
@@ -73,7 +83,8 @@ def main(argv=None):
                 result = experiments.frn_lag_sweep(args.out, jobs=args.jobs)
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:
-                experiments.lstm_t100_sweep(args.out)
+                sweep = experiments.lstm_t100_sweep if args.name == "lstm-t100" else experiments.rtrl_lag_sweep
+                sweep(args.out)
                 print(f"written to {args.out}")
     except DivergenceError as err:
         print(f"error: {err}", file=sys.stderr)

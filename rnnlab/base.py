@@ -187,7 +187,7 @@ class Model(Parametric):
         The output error :math:`\psi(t) = \partial L / \partial z(t)` is
         :math:`(\sigma(z(t)) - y(t)) / B` at the steps that carry a loss and 0
         elsewhere (Eqs. 2.6 and 2.11); the model propagates it backwards.
-        Gradients accumulate: call :meth:`zero_grad` first.
+        Gradients accumulate: call :meth:`~Parametric.zero_grad` first.
         """
         if self._io is None:
             raise RuntimeError("backward() needs a forward(x, y) first: there is no stored pass")
@@ -195,6 +195,15 @@ class Model(Parametric):
         psi = np.zeros_like(z)
         psi[:, steps] = bce_with_logits_grad(z[:, steps], y3[:, steps]) / x3.shape[0]
         self._backward(psi)
+
+    def loss_and_gradient(self, x, y):
+        """``forward(x, y)`` then ``backward()``: the loss, with its gradient added into the buffers.
+
+        The one call a training loop needs; :class:`~rnnlab.lstm_rtrl.LSTM_RTRL` offers the same.
+        """
+        loss = self.forward(x, y)
+        self.backward()
+        return loss
 
     def predict(self, x):
         r"""Prediction :math:`\hat y(T) = \sigma(z(T))` at the last step.

@@ -73,6 +73,8 @@ def generate_data(T, seed=DEFAULT_SEED, *, N=1, variable_length=False):
     TypeError, ValueError
         At call time (not at the first ``next``) for a bad ``T``, ``N`` or seed.
 
+    Notes
+    -----
     See chapter 1, *The memory task*.
 
     Examples

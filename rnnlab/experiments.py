@@ -19,9 +19,20 @@ from scipy.stats import binomtest
 
 from rnnlab.data import generate_batches
 from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.train import EVAL_SEED, accuracy, evaluate, train, train_recipe
+from rnnlab.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
 
-__all__ = ["FRN_LAG_GRID", "LSTM_T100", "frn_lag_run", "frn_lag_sweep", "lstm_t100_sweep", "summarise_lag_sweep"]
+__all__ = [
+    "FRN_LAG_GRID",
+    "LSTM_T100",
+    "RTRL_LAG",
+    "frn_lag_run",
+    "frn_lag_sweep",
+    "lstm_t100_sweep",
+    "machine_description",
+    "rtrl_lag_sweep",
+    "summarise_lag_sweep",
+    "write_json",
+]
 
 # The documented grid of chapter 2: every (init_scale, T, eta, seed) is one run of
 # max(checkpoints) updates on batches of 32, evaluated at every checkpoint.
@@ -38,12 +49,15 @@ FRN_LAG_GRID = {
 }
 
 
-def _machine():
+def machine_description():
+    """One line naming the machine, Python, numpy and the BLAS thread setting (stored with results)."""
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-            f"{platform.python_version()}, numpy {np.__version__}")
+            f"{platform.python_version()}, numpy {np.__version__}, OpenBLAS threads: {threads}")
 
 
-def _write(out, result):
+def write_json(out, result):
+    """Write ``result`` to the JSON file ``out``, creating its folder."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
@@ -106,11 +120,11 @@ def frn_lag_sweep(out, jobs=None, grid=FRN_LAG_GRID, progress=True):
     result = {
         "command": "python -m rnnlab sweep frn-lag",
         "grid": grid,
-        "machine": _machine(),
+        "machine": machine_description(),
         "wall_seconds": round(time.time() - start, 1),
         "records": records,
     }
-    _write(out, result)
+    write_json(out, result)
     return result
 
 
@@ -150,17 +164,16 @@ def summarise_lag_sweep(result, alpha=0.01):
     return rows
 
 
-# Chapter 4: the LSTM on T = 100 with the two training methods, ten seeds each.
+# Chapter 4: the LSTM on T = 100 with the two training methods.
 LSTM_T100 = {
     "T": 100,
-    "seeds": list(range(10)),
     "methods": {
-        "adam": dict(label="Adam, learning rate 0.05, clipping at 1 (the recipe)", overrides={}),
+        "adam": dict(label="Adam, learning rate 0.05, clipping at 1, batches of 32, gate biases (the recipe)",
+                     seeds=list(range(10)), overrides={}),
         "sgd": dict(
-            label="gradient descent, learning rate 1.0, gate biases of the 1997 paper",
-            overrides=dict(optimizer="sgd", eta=1.0, clip=None, init_scale=0.1, steps=6000,
-                           model_kwargs=dict(input_bias=np.resize([-1.0, -3.0, -5.0], 32).tolist(),
-                                             output_bias=np.resize([-2.0, -4.0, -6.0], 32).tolist())),
+            label="online gradient descent, learning rate 1.0, gate biases of the 1997 paper",
+            seeds=list(range(5)),
+            overrides=dict(optimizer="sgd", eta=1.0, clip=None, batch_size=1, steps=150_000, check_every=1000),
         ),
     },
 }
@@ -169,18 +182,18 @@ LSTM_T100 = {
 def lstm_t100_sweep(out, settings=LSTM_T100, progress=True):
     """Train the LSTM on T = 100 with each method and seed, one run at a time (honest wall times).
 
-    Each run stops when its validation accuracy reaches 99.9 % (checked every 25 updates)
-    or after the method's maximum number of updates; it is then scored on 1000 fresh test
-    sequences. Writes the runs, the settings and the machine to ``out`` (JSON).
+    Each run stops when its validation accuracy reaches 99.9 % (checked every
+    ``check_every`` updates) or after the method's maximum number of updates; it is then
+    scored on 1000 fresh test sequences. Writes the runs, the settings and the machine to ``out`` (JSON).
     """
     from tqdm import tqdm
 
     T = settings["T"]
-    result = {"command": "python -m rnnlab sweep lstm-t100", "machine": _machine(), "T": T,
+    result = {"command": "python -m rnnlab sweep lstm-t100", "machine": machine_description(), "T": T,
               "settings": {m: {"label": v["label"]} for m, v in settings["methods"].items()}, "methods": {}}
     for method, spec in settings["methods"].items():
         runs = []
-        for seed in tqdm(settings["seeds"], desc=method, disable=not progress):
+        for seed in tqdm(spec["seeds"], desc=method, disable=not progress):
             start = time.time()
             run = train_recipe("lstm", T, seed, progress=False, **spec["overrides"])
             seconds = time.time() - start
@@ -191,5 +204,35 @@ def lstm_t100_sweep(out, settings=LSTM_T100, progress=True):
                 curve_sequences=[c * run.recipe["batch_size"] for c in run.checkpoints], curve_acc=run.val_acc,
             ))
         result["methods"][method] = runs
-    _write(out, result)
+    write_json(out, result)
+    return result
+
+
+# Chapter 5: truncated RTRL against full BPTT, same network and optimiser, growing T.
+RTRL_LAG = {"Ts": [1, 2, 5, 10, 20, 50, 100, 200, 500], "seeds": [0, 1, 2], "max_updates": 1500}
+
+
+def rtrl_lag_sweep(out, settings=RTRL_LAG, progress=True):
+    """Train ``lstm-rtrl`` and the same recipe with BPTT (``lstm``) for each T and seed.
+
+    Runs one at a time so that the recorded wall times are comparable. Each run stops
+    at the recipe's validation target (99 %) or after ``max_updates``.
+    """
+    from tqdm import tqdm
+
+    rtrl = RECIPES["lstm-rtrl"]
+    same = dict(init_scale=rtrl["init_scale"], model_kwargs=rtrl["model_kwargs"], target=rtrl["target"],
+                steps=settings["max_updates"])
+    result = {"command": "python -m rnnlab sweep rtrl-lag", "machine": machine_description(), "Ts": settings["Ts"],
+              "settings": {k: v for k, v in rtrl.items() if k not in ("model", "model_kwargs")}, "runs": []}
+    tasks = list(product(settings["Ts"], settings["seeds"], ("rtrl", "bptt")))
+    for T, seed, method in tqdm(tasks, disable=not progress):
+        start = time.time()
+        run = train_recipe("lstm-rtrl" if method == "rtrl" else "lstm", T, seed, progress=False, **same)
+        result["runs"].append(dict(
+            T=T, seed=seed, method=method, solved=bool(run.val_acc[-1] >= run.recipe["target"]),
+            updates=len(run.losses), sequences=run.sequences, seconds=round(time.time() - start, 2),
+            test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
+        ))
+    write_json(out, result)
     return result

@@ -41,7 +41,7 @@ class FullyRecurrentNetwork(Model):
     R : ndarray of shape (I, I)
     V : ndarray of shape (K, I)
     dW, dR, dV : ndarray
-        Gradients of the loss, same shapes, filled by :meth:`backward`.
+        Gradients of the loss, same shapes, filled by ``backward()``.
 
     See chapter 2, *The fully recurrent network*.
 

@@ -62,7 +62,7 @@ class Gate(Parametric):
     D, I : int
         Input size and number of units.
     activation : Activation, default SIGMOID
-        :data:`SIGMOID` for gates, :data:`TANH` for the cell input.
+        ``SIGMOID`` for gates, ``TANH`` for the cell input.
     rng : None, int or numpy.random.Generator
         Source of the initial weights.
     init_scale : float, default 0.01

@@ -1,7 +1,7 @@
 r"""Optimisers: plain gradient descent and Adam, on any model's ``params()``/``grads()``.
 
 Each optimiser allocates its state in ``__init__`` and changes the parameters in
-place in :meth:`step`, after which it checks that they are still finite.
+place in ``step()``, after which it checks that they are still finite.
 
 See chapter 4, *LSTM* (section *Training*).
 """

@@ -14,23 +14,31 @@ from rnnlab.data import generate_batches
 from rnnlab.frn import FullyRecurrentNetwork
 from rnnlab.jordan import JordanNetwork
 from rnnlab.lstm import LSTM
+from rnnlab.lstm_rtrl import LSTM_RTRL
 from rnnlab.optim import SGD, Adam
 
 __all__ = ["RECIPES", "TrainingRun", "accuracy", "clip_grad_norm", "evaluate", "train", "train_recipe"]
 
 EVAL_SEED = 20_240_601  # test sequences come from a stream no training run uses
 
-# The recipe each model's chapter arrives at (chapters 2, 3 and 4). ``optimizer`` is
+# The recipe each model's chapter arrives at (chapters 2 to 5). ``optimizer`` is
 # "sgd" (learning rate ``eta``) or "adam"; with a ``target``, training stops as soon as
 # the accuracy on 1000 validation sequences reaches it (checked every ``check_every``
 # updates), else after ``steps`` updates.
+# Initial gate biases of Hochreiter & Schmidhuber (1997), repeated over 32 cells: the
+# cells start closed, so the noise of later steps does not pile up in them.
+PAPER_GATE_BIASES = dict(input_bias=np.resize([-1.0, -3.0, -5.0], 32).tolist(),
+                         output_bias=np.resize([-2.0, -4.0, -6.0], 32).tolist())
+
 RECIPES = {
     "frn": dict(model=FullyRecurrentNetwork, I=32, batch_size=32, optimizer="sgd", eta=0.3, steps=4000,
                 init_scale=0.15),
     "jordan": dict(model=JordanNetwork, I=32, batch_size=32, optimizer="sgd", eta=1.0, steps=4000,
                    init_scale=0.15),
     "lstm": dict(model=LSTM, I=32, batch_size=32, optimizer="adam", eta=0.05, clip=1.0, steps=2000,
-                 init_scale=0.01, target=0.999, check_every=25),
+                 init_scale=0.1, model_kwargs=PAPER_GATE_BIASES, target=0.999, check_every=25),
+    "lstm-rtrl": dict(model=LSTM_RTRL, I=32, batch_size=32, optimizer="adam", eta=0.05, clip=1.0, steps=3000,
+                      init_scale=0.1, model_kwargs=PAPER_GATE_BIASES, target=0.99, check_every=25),
 }
 
 
@@ -40,7 +48,7 @@ class TrainingRun:
 
     Attributes
     ----------
-    model : rnnlab.Model
+    model : rnnlab.base.Model or rnnlab.lstm_rtrl.LSTM_RTRL
     losses : ndarray of shape (updates,)
     recipe : dict
         The settings used.
@@ -58,7 +66,7 @@ class TrainingRun:
 
     @property
     def sequences(self):
-        """Training sequences seen: updates times batch size."""
+        """Number of training sequences seen (updates times the batch size)."""
         return len(self.losses) * self.recipe["batch_size"]
 
 
@@ -88,21 +96,22 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
           desc="training"):
     r"""Train ``model`` on ``steps`` batches from ``batches``.
 
-    Each step is ``zero_grad``, ``forward``, ``backward``, optional clipping, and
+    Each step is ``zero_grad``, ``loss_and_gradient`` (``forward`` and ``backward``,
+    or the online steps of :class:`~rnnlab.lstm_rtrl.LSTM_RTRL`), optional clipping, and
     an update: gradient descent :math:`\theta \leftarrow \theta - \eta \nabla_\theta L`
     with learning rate ``eta``, or ``optimizer.step()``.
 
     Parameters
     ----------
-    model : rnnlab.Model
+    model : Model or LSTM_RTRL
     batches : iterator of (x, y)
-        For example :func:`rnnlab.generate_batches`.
+        For example :func:`~rnnlab.data.generate_batches`.
     steps : int
         Number of updates.
     eta : float, optional
         Learning rate of plain gradient descent (give this or ``optimizer``).
     optimizer : object with a ``step()`` method, optional
-        For example :class:`rnnlab.optim.Adam` built on ``model``.
+        For example :class:`~rnnlab.optim.Adam` built on ``model``.
     clip : float, optional
         If given, the gradient's joint norm is clipped to this value each step.
     max_weight : float, default 1e6
@@ -138,11 +147,10 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
     for step in bar:
         x, y = next(batches)
         model.zero_grad()
-        losses[step] = loss = model.forward(x, y)
+        losses[step] = loss = model.loss_and_gradient(x, y)
         try:
             if not np.isfinite(loss):
                 raise DivergenceError(f"the loss is {loss}")
-            model.backward()
             if clip is not None:
                 clip_grad_norm(model, clip)
             optimizer.step()
@@ -182,7 +190,7 @@ def train_recipe(name, T, seed=0, *, progress=True, **overrides):
     Parameters
     ----------
     name : str
-        A key of :data:`RECIPES` (``"frn"``, ``"jordan"``, ``"lstm"``).
+        A key of ``RECIPES`` (``"frn"``, ``"jordan"``, ``"lstm"``).
     T : int
         Sequence length.
     seed : int

@@ -30,6 +30,17 @@ def relative_error(a, b):
     return float(np.abs(a - b).max() / scale) if scale > 0 else 0.0
 
 
+def assert_gradients_match(model, loss, tol=1e-8):
+    """Every gradient buffer of ``model`` against central differences of ``loss()``.
+
+    ``loss`` is the test's own reference (never the model's backward) and must read the
+    model's live parameter arrays, which are perturbed in place.
+    """
+    for name, p in model.params().items():
+        err = relative_error(model.grads()[name], numerical_gradient(loss, p))
+        assert err < tol, f"{name}: relative error {err:.2e}"
+
+
 def log_sigmoid(z):
     return -np.logaddexp(0.0, -z)
 

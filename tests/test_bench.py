@@ -1,0 +1,17 @@
+"""rnnlab/bench.py: the benchmark helpers run and report sane numbers (no timing assertions)."""
+
+import numpy as np
+
+from rnnlab.bench import peak_memory_kib, rtrl_step_times
+
+
+def test_rtrl_step_times_smoke():
+    sizes, times, slope = rtrl_step_times(sizes=(4, 8, 16, 32), batch=2, steps=5, repeats=1)
+    assert sizes == [4, 8, 16, 32] and len(times) == 4
+    assert all(t > 0 for t in times) and np.isfinite(slope)
+
+
+def test_peak_memory_bptt_grows_rtrl_does_not():
+    (short, r_short, b_short), (long, r_long, b_long) = peak_memory_kib(lengths=(50, 500), cells=4, batch=2)
+    assert b_long > 5 * b_short          # BPTT keeps every step
+    assert r_long <= r_short + 1.0       # RTRL: the same buffers whatever T (1 KiB of slack)

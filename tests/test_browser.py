@@ -1,0 +1,116 @@
+"""The built book in a real browser (Debian's Chromium driven by Playwright).
+
+Needs ``_build/html`` (``make book``); ``make test`` builds it first. In CI (``CI`` set)
+a missing build or browser fails the suite; elsewhere the tests are skipped with a reason.
+"""
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def toc_pages():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return [page.removesuffix(".md") + ".html" for page in pages]
+
+
+def unavailable(reason):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (SITE / "index.html").exists():
+        unavailable("the book is not built: run `make book` first")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        unavailable(f"{CHROMIUM} not found: apt-get install chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url):
+    """Open ``url`` with every request that leaves loopback blocked and recorded."""
+    page = browser.new_page()
+    problems, outside = [], []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    def route(r):
+        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="networkidle")
+    return page, problems, outside
+
+
+@pytest.mark.parametrize("path", toc_pages())
+def test_page_is_clean_offline(site, browser, path):
+    page, problems, outside = open_page(browser, site + path)
+    try:
+        has_math = page.evaluate("() => document.querySelectorAll('.math, span.math, div.math').length > 0")
+        if has_math:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            assert page.locator("mjx-container").count() > 0, "math was not typeset"
+            assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+        broken = page.evaluate(
+            "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+        assert broken == [], f"images not loaded: {broken}"
+        solutions = page.locator("div.solution.dropdown")
+        if solutions.count():
+            content = solutions.first.locator("section").first
+            assert not content.is_visible(), "solutions must start folded"
+            solutions.first.locator(".admonition-title").first.click()
+            content.wait_for(state="visible")
+        assert outside == [], f"requests left the site: {outside}"
+        assert problems == [], "\n".join(problems)
+    finally:
+        page.close()
+
+
+def test_search_finds_lstm(site, browser):
+    page, problems, outside = open_page(browser, site + "search.html?q=LSTM")
+    try:
+        page.wait_for_selector("#search-results li", timeout=20_000)
+        assert page.locator("#search-results li").count() >= 1
+        assert outside == [] and problems == [], problems + outside
+    finally:
+        page.close()

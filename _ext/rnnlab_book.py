@@ -10,8 +10,13 @@
   when a launch service (Binder, JupyterHub, ...) is configured, because only its
   launch-button code copies the notebook. The book has no such service, so it copies
   the executed notebook itself, before the theme builds its download menu.
+- jupyter-cache keys a chapter on its code cells only, so a change inside the
+  ``rnnlab`` package (or a committed result file) would leave stale outputs. The book
+  fingerprints ``rnnlab/**/*.py`` and ``results/*.json``; when the fingerprint changes,
+  the execution cache is dropped and every page is read (and executed) again.
 """
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -51,8 +56,43 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"   # read by the theme's download menu
 
 
+def _fingerprint(srcdir):
+    digest = hashlib.sha256()
+    files = sorted(Path(srcdir, "rnnlab").rglob("*.py")) + sorted(Path(srcdir, "results").glob("*.json"))
+    for path in files:
+        digest.update(path.relative_to(srcdir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp(app):
+    return Path(app.outdir).parent / ".rnnlab-fingerprint"
+
+
+def _drop_stale_cache(app, config):
+    app.rnnlab_fingerprint = _fingerprint(app.srcdir)
+    stamp = _stamp(app)
+    app.rnnlab_changed = not stamp.exists() or stamp.read_text() != app.rnnlab_fingerprint
+    if app.rnnlab_changed:
+        shutil.rmtree(Path(app.outdir).parent / ".jupyter_cache", ignore_errors=True)
+
+
+def _reread_everything(app, env, added, changed, removed):
+    return sorted(env.found_docs) if app.rnnlab_changed else []
+
+
+def _remember_fingerprint(app, exception):
+    # Only a build without any warning may vouch for the cache (with --keep-going the
+    # status code is set after this event, so count the warnings directly).
+    if exception is None and app._warncount == 0:
+        _stamp(app).write_text(app.rnnlab_fingerprint)
+
+
 def setup(app):
     app.connect("config-inited", _default_mode)
+    app.connect("config-inited", _drop_stale_cache)
+    app.connect("env-get-outdated", _reread_everything)
+    app.connect("build-finished", _remember_fingerprint)
     app.connect("html-page-context", _quiet_scripts)
     app.connect("html-page-context", _offer_executed_notebook, priority=500)  # before the theme (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -48,6 +48,15 @@ def _parser():
     return parser
 
 
+def _short(value):
+    """A recipe value for one line of output: long lists shown by their first entries."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list) and len(value) > 4:
+        return "[" + ", ".join(map(str, value[:3])) + f", ... ({len(value)} values)]"
+    return value
+
+
 def _train(args):
     start = time.time()
     run = train_recipe(
@@ -57,7 +66,7 @@ def _train(args):
     seconds = time.time() - start
     model, recipe = run.model, run.recipe
     acc = evaluate(model, args.T)
-    settings = ", ".join(f"{k}={v}" for k, v in recipe.items() if k != "model")
+    settings = ", ".join(f"{k}={_short(v)}" for k, v in recipe.items() if k != "model")
     print(f"{args.model}: T={args.T}, seed={args.seed}, {settings}")
     print(f"{len(run.losses)} updates ({run.sequences:,} sequences), final training loss "
           f"{run.losses[-1]:.4f}; {seconds:.1f} s")

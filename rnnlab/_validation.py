@@ -15,6 +15,7 @@ __all__ = [
     "check_positive_float",
     "check_positive_int",
     "check_sequences",
+    "check_step",
     "describe",
 ]
 
@@ -113,6 +114,14 @@ def check_inputs(x, D):
         )
     single = arr.ndim == 2
     return (arr[None] if single else arr), single
+
+
+def check_step(value, name, size):
+    """Validate one time step of a batch: an array of shape (B, size), finite; return it as float."""
+    arr = _as_float_array(name, value)
+    if arr.ndim != 2 or arr.shape[1] != size or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (B, {size}) with B >= 1; got shape {arr.shape}")
+    return arr
 
 
 def check_sequences(x, y, D, K):

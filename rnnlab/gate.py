@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from rnnlab._validation import as_generator, check_positive_int, describe
+from rnnlab._validation import as_generator, check_positive_int, check_step, describe
 from rnnlab.base import Parametric
 from rnnlab.losses import sigmoid
 
@@ -107,6 +107,9 @@ class Gate(Parametric):
 
     def forward(self, x, h):
         """One step, Eq. (4.1): x of shape (B, D), h of shape (B, I) -> a of shape (B, I)."""
+        x, h = check_step(x, "x", self.D), check_step(h, "h", self.I)
+        if len(x) != len(h):
+            raise ValueError(f"x and h must hold the same number of sequences; got {len(x)} and {len(h)}")
         s = x @ self.W.T + h @ self.R.T + self.b        # (B, I)
         a = self.activation.fn(s)
         self._steps.append((x, h, s, a))
@@ -127,6 +130,9 @@ class Gate(Parametric):
         """
         if not self._steps:
             raise RuntimeError("Gate.backward() has no stored step: call forward(x, h) first")
+        if np.shape(grad_a) != self._steps[-1][3].shape:
+            raise ValueError(f"grad_a must have the shape of the gate's output {self._steps[-1][3].shape}; "
+                             f"got {np.shape(grad_a)}")
         x, h, s, a = self._steps.pop()
         delta = grad_a * self.activation.deriv(s, a)    # (B, I): phi' at the pre-activation
         self.dW += delta.T @ x

@@ -25,10 +25,9 @@ EVAL_SEED = 20_240_601  # test sequences come from a stream no training run uses
 # "sgd" (learning rate ``eta``) or "adam"; with a ``target``, training stops as soon as
 # the accuracy on 1000 validation sequences reaches it (checked every ``check_every``
 # updates), else after ``steps`` updates.
-# Initial gate biases of Hochreiter & Schmidhuber (1997), repeated over 32 cells: the
-# cells start closed, so the noise of later steps does not pile up in them.
-PAPER_GATE_BIASES = dict(input_bias=np.resize([-1.0, -3.0, -5.0], 32).tolist(),
-                         output_bias=np.resize([-2.0, -4.0, -6.0], 32).tolist())
+# Initial gate biases of Hochreiter & Schmidhuber (1997), repeated over the cells by
+# train_recipe: the cells start closed, so the noise of later steps does not pile up in them.
+PAPER_GATE_BIASES = dict(input_bias=[-1.0, -3.0, -5.0], output_bias=[-2.0, -4.0, -6.0])
 
 RECIPES = {
     "frn": dict(model=FullyRecurrentNetwork, I=32, batch_size=32, optimizer="sgd", eta=0.3, steps=4000,
@@ -78,6 +77,7 @@ def clip_grad_norm(model, max_norm):
     float
         The norm before clipping.
     """
+    max_norm = check_positive_float("max_norm", max_norm)
     grads = model.grads().values()
     norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
     if norm > max_norm:
@@ -211,8 +211,9 @@ def train_recipe(name, T, seed=0, *, progress=True, **overrides):
     if unknown:
         raise TypeError(f"unknown recipe settings {sorted(unknown)}; known: {sorted(RECIPES[name])}")
     recipe = RECIPES[name] | {k: v for k, v in overrides.items() if v is not None}
-    model = recipe["model"](1, recipe["I"], 1, rng=seed, init_scale=recipe["init_scale"],
-                            **recipe.get("model_kwargs", {}))
+    model_kwargs = {k: np.resize(v, recipe["I"]).tolist() if k.endswith("_bias") else v
+                    for k, v in recipe.get("model_kwargs", {}).items()}   # biases repeat over the cells
+    model = recipe["model"](1, recipe["I"], 1, rng=seed, init_scale=recipe["init_scale"], **model_kwargs)
     optimizer = (Adam if recipe["optimizer"] == "adam" else SGD)(model, recipe["eta"])
     batches = generate_batches(T, recipe["batch_size"], seed=1000 + seed)
     settings = dict(optimizer=optimizer, clip=recipe.get("clip"))

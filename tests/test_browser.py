@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
+import nbformat
 import pytest
 import yaml
 
@@ -102,6 +103,22 @@ def test_page_is_clean_offline(site, browser, path):
             content.wait_for(state="visible")
         assert outside == [], f"requests left the site: {outside}"
         assert problems == [], "\n".join(problems)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", [p for p in toc_pages() if p.startswith("chapters/")])
+def test_chapter_offers_its_executed_notebook(site, browser, path):
+    page, problems, outside = open_page(browser, site + path)
+    try:
+        link = page.locator("a[href$='.ipynb']").first
+        assert link.count() == 1, "no .ipynb in the download menu"
+        response = page.request.get(link.evaluate("a => a.href"))
+        assert response.ok
+        notebook = nbformat.reads(response.text(), as_version=4)
+        nbformat.validate(notebook)
+        outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+        assert outputs, "the downloaded notebook was not executed"
     finally:
         page.close()
 

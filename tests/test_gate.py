@@ -89,3 +89,23 @@ def test_custom_activation_and_bad_activation(rng):
     assert gate.forward(np.ones((1, 1)), np.zeros((1, 2))).shape == (1, 2)
     with pytest.raises(TypeError, match="activation must be an rnnlab.Activation"):
         Gate(1, 2, np.tanh)
+
+
+@pytest.mark.parametrize(
+    "x, h, pattern",
+    [(np.ones(2), np.zeros((1, 3)), r"x must have shape \(B, 2\)"),
+     (np.ones((1, 3)), np.zeros((1, 3)), r"x must have shape \(B, 2\) with B >= 1; got shape \(1, 3\)"),
+     (np.ones((1, 2)), np.zeros((1, 2)), r"h must have shape \(B, 3\)"),
+     (np.ones((2, 2)), np.zeros((1, 3)), "same number of sequences; got 2 and 1"),
+     (np.full((1, 2), np.inf), np.zeros((1, 3)), "x contains NaN or inf")],
+)
+def test_forward_refuses_bad_inputs(x, h, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        Gate(2, 3, rng=0).forward(x, h)
+
+
+def test_backward_refuses_a_gradient_of_the_wrong_shape():
+    gate = Gate(2, 3, rng=0)
+    gate.forward(np.ones((4, 2)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"grad_a must have the shape of the gate's output \(4, 3\); got \(3,\)"):
+        gate.backward(np.ones(3))

@@ -1,0 +1,207 @@
+"""Checks that teach: test a student's function or class and say what is wrong.
+
+Each check raises :class:`CheckFailed` with a message that names what was expected,
+what came, and — where it recognises one — the classic mistake behind it (see the
+"Common mistakes" boxes of the chapters). It returns a short success message
+otherwise. The homework notebooks call these after each code exercise.
+
+See the chapters' exercises; the homework tooling builds on this module.
+"""
+
+import math
+
+import numpy as np
+
+from rnnlab._validation import describe
+from rnnlab.base import Parametric, _grad_name
+from rnnlab.frn import FullyRecurrentNetwork
+from rnnlab.losses import bce_with_logits_grad
+
+__all__ = ["CheckFailed", "check_generate_data", "check_gradients", "check_update"]
+
+
+class CheckFailed(AssertionError):
+    """A check found a mistake; the message says which and where."""
+
+
+def _take(stream, n):
+    xs, ys = zip(*(next(stream) for _ in range(n)))
+    return np.stack(xs), np.stack(ys)
+
+
+def check_generate_data(generate_data):
+    """Check a student's ``generate_data(T, seed=0xDEADBEEF)`` against chapter 1's definition.
+
+    Shapes, labels, the class in x(1), reproducibility by seed, numpy's global random
+    state, class balance and the noise variance (0.2, not a standard deviation of 0.2),
+    and the refusal of a non-positive T.
+
+    Returns
+    -------
+    str
+        A confirmation when every check passed.
+
+    Raises
+    ------
+    CheckFailed
+        With what is wrong.
+    """
+    stream = generate_data(7)
+    if not hasattr(stream, "__next__"):
+        raise CheckFailed(f"generate_data(7) must return a generator (write it with yield); got {describe(stream)}")
+    x, y = next(stream)
+    x, y = np.asarray(x), np.asarray(y)
+    if x.shape != (7, 1) or y.shape != (1,):
+        raise CheckFailed(f"a sample must be x of shape (7, 1) and y of shape (1,) for T = 7; "
+                          f"got x of shape {x.shape} and y of shape {y.shape}")
+
+    state = np.random.get_state()
+    a, b = generate_data(20, seed=11), generate_data(20, seed=11)
+    xa, ya = _take(a, 200)
+    xb, _ = _take(b, 200)
+    after = np.random.get_state()
+    if not (state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]):
+        raise CheckFailed("generate_data changed numpy's global random state: do not call np.random.seed "
+                          "(or np.random.normal); draw from a local np.random.default_rng(seed)")
+    if not np.array_equal(xa, xb):
+        raise CheckFailed("two streams made with the same seed differ: seed a local np.random.default_rng(seed)")
+    if np.array_equal(xa, _take(generate_data(20, seed=12), 200)[0]):
+        raise CheckFailed("streams made with different seeds are identical: the seed argument is ignored")
+    labels = set(np.unique(ya))
+    if not labels <= {0.0, 1.0}:
+        raise CheckFailed(f"targets must be 1.0 (class 1) or 0.0 (class 2); got values {sorted(labels)}")
+    if not np.array_equal(xa[:, 0, 0], 2 * ya[:, 0] - 1):
+        raise CheckFailed("x(1) must be +1 for class 1 (y = 1) and -1 for class 2 (y = 0)")
+
+    n = 4000
+    x, y = _take(generate_data(20, seed=5), n)
+    p = y.mean()
+    if abs(p - 0.5) > 4 * math.sqrt(0.25 / n):
+        raise CheckFailed(f"class 1 should have probability 0.5; {p:.3f} of {n} samples are class 1")
+    noise = x[:, 1:, 0].ravel()
+    var = noise.var(ddof=1)
+    se = math.sqrt(2 / (noise.size - 1)) * 0.2
+    if abs(var - 0.04) < 4 * math.sqrt(2 / (noise.size - 1)) * 0.04:
+        raise CheckFailed(f"the noise variance is {var:.4f}, about 0.04: 0.2 was used as the standard "
+                          "deviation. The variance must be 0.2: draw with standard deviation sqrt(0.2)")
+    if abs(var - 0.2) > 4 * se or abs(noise.mean()) > 4 * math.sqrt(0.2 / noise.size):
+        raise CheckFailed(f"the noise for t > 1 must have mean 0 and variance 0.2; "
+                          f"got mean {noise.mean():.4f} and variance {var:.4f}")
+    for bad in (0, -1):
+        try:
+            next(generate_data(bad))
+        except (ValueError, TypeError):
+            continue
+        except Exception as err:  # noqa: BLE001 - any other failure is the student's to see
+            raise CheckFailed(f"generate_data({bad}) must raise ValueError (T must be a positive integer); "
+                              f"it raised {type(err).__name__}: {err}") from None
+        raise CheckFailed(f"generate_data({bad}) must raise ValueError: T must be a positive integer")
+    return "generate_data: all checks passed"
+
+
+def _numerical(model, x, y, name, eps=1e-6):
+    p = model.params()[name]
+    grad = np.zeros_like(p)
+    for j in np.ndindex(p.shape):
+        old = p[j]
+        p[j] = old + eps
+        plus = model.forward(x, y)
+        p[j] = old - eps
+        minus = model.forward(x, y)
+        p[j] = old
+        grad[j] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _frn_gradient_without_recurrence(model, x, y):
+    """The classic bug's gradient: delta(t) = (1 - a^2) * V^T psi(t), without R^T delta(t + 1)."""
+    ref = FullyRecurrentNetwork(model.D, model.I, model.K, rng=0)
+    for name, p in model.params().items():
+        ref.params()[name][...] = p
+    ref.forward(x, y)
+    x3, y3, steps, z = ref._io
+    xs, a = ref._cache
+    B, T, I = a.shape
+    psi = np.zeros_like(z)
+    psi[:, steps] = bce_with_logits_grad(z[:, steps], y3[:, steps]) / B
+    delta = (1 - a**2) * (psi @ ref.V)
+    a_prev = np.concatenate([np.zeros((B, 1, I)), a[:, :-1]], axis=1)
+    return {"W": delta.reshape(-1, I).T @ xs.reshape(B * T, -1), "R": delta.reshape(-1, I).T @ a_prev.reshape(-1, I)}
+
+
+def _close(a, b, tol):
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    return scale == 0 or np.abs(a - b).max() <= tol * scale
+
+
+def check_gradients(model, x, y, tol=1e-5):
+    """Compare the gradients a model's ``backward`` fills with central differences of its loss.
+
+    Runs ``zero_grad``, ``forward(x, y)`` and ``backward()`` on ``model``, then, for every
+    parameter, compares the buffer with the numerical gradient of ``forward``.
+
+    Parameters
+    ----------
+    model : rnnlab.base.Model
+        Typically a subclass of a reference model with the student's ``backward``.
+    x, y : array_like
+        Inputs and targets for ``forward``.
+    tol : float, default 1e-5
+        Largest accepted ``max |analytic - numeric| / max(|analytic|, |numeric|)``.
+
+    Raises
+    ------
+    CheckFailed
+        Naming the first wrong gradient, its worst entry, and the classic mistake when
+        the gradient matches one (wrong sign; no recurrence through R in the FRN).
+    """
+    model.zero_grad()
+    model.forward(x, y)
+    model.backward()
+    analytic = {name: g.copy() for name, g in model.grads().items()}
+    for name in model.params():
+        numeric = _numerical(model, x, y, name)
+        got = analytic[name]
+        if got.shape != numeric.shape:
+            raise CheckFailed(f"{_grad_name(name)} has shape {got.shape}; the parameter has shape {numeric.shape}")
+        if _close(got, numeric, tol):
+            continue
+        worst = np.unravel_index(np.argmax(np.abs(got - numeric)), got.shape)
+        message = (f"{_grad_name(name)} differs from the numerical gradient: max error "
+                   f"{np.abs(got - numeric).max():.1e} at {list(map(int, worst))} "
+                   f"(yours {got[worst]:+.3e}, numerical {numeric[worst]:+.3e})")
+        if _close(got, -numeric, tol):
+            message += ". It is the negative of the gradient: check the sign of psi = sigma(z) - y and of the loss"
+        elif isinstance(model, FullyRecurrentNetwork) and name in ("W", "R"):
+            if _close(got, _frn_gradient_without_recurrence(model, x, y)[name], tol):
+                message += (". It matches a backward pass without the recurrence: delta(t) must include "
+                            "R^T delta(t + 1), Eq. (2.7)")
+        raise CheckFailed(message)
+    return "gradients: every parameter agrees with central differences"
+
+
+def check_update(model, eta=0.1):
+    """Check that ``model.update(eta)`` moves every parameter against its gradient.
+
+    Raises
+    ------
+    CheckFailed
+        If the parameters moved with the gradient (gradient ascent) or by the wrong amount.
+    """
+    if not isinstance(model, Parametric):
+        raise CheckFailed(f"model must be an rnnlab model; got {describe(model)}")
+    rng = np.random.default_rng(0)
+    before = {name: p.copy() for name, p in model.params().items()}
+    grads = {name: rng.normal(size=g.shape) for name, g in model.grads().items()}
+    for name, g in model.grads().items():
+        g[...] = grads[name]
+    model.update(eta)
+    for name, p in model.params().items():
+        step = p - before[name]
+        if np.allclose(step, eta * grads[name]):
+            raise CheckFailed(f"update added the gradient to {name} (gradient ascent): subtract it, "
+                              "theta <- theta - eta * grad, or the weights grow without bound")
+        if not np.allclose(step, -eta * grads[name]):
+            raise CheckFailed(f"update changed {name} by the wrong amount: expected -eta * d{name}")
+        p[...] = before[name]
+    return "update: every parameter moves against its gradient"

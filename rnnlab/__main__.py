@@ -5,6 +5,7 @@
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
     python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
     python -m rnnlab bench --out results/bench.json
+    python -m rnnlab reproduce --out results/exp3a.json
 
 ``train`` uses the chapter's recipe for the model (overridable), prints the
 accuracy on 1000 fresh sequences and saves the parameters to an ``.npz`` keyed
@@ -40,6 +41,10 @@ def _parser():
     be = sub.add_parser("bench", help="time training steps against PyTorch and the cost of RTRL")
     be.add_argument("--repeats", type=int, default=7, help="runs per measurement (the median is printed)")
     be.add_argument("--out", help="also write the numbers to this JSON file")
+
+    rp = sub.add_parser("reproduce", help="Experiment 3a of Hochreiter & Schmidhuber (1997), 10 trials per row")
+    rp.add_argument("--out", required=True, help="JSON file to write")
+    rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
     sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag"])
@@ -81,6 +86,12 @@ def main(argv=None):
     try:
         if args.command == "train":
             _train(args)
+        elif args.command == "reproduce":
+            from rnnlab.experiments import exp3a_sweep
+
+            result = exp3a_sweep(args.out, jobs=args.jobs)
+            for row in result["rows"]:
+                print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']} ({row['seconds']} s)")
         elif args.command == "bench":
             from rnnlab.bench import run_benchmarks
 

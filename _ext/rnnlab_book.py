@@ -14,11 +14,20 @@
   ``rnnlab`` package (or a committed result file) would leave stale outputs. The book
   fingerprints ``rnnlab/**/*.py`` and ``results/*.json``; when the fingerprint changes,
   the execution cache is dropped and every page is read (and executed) again.
+- Chapters with exercises link their student notebook (from ``rnnlab.homework``,
+  published under ``_homework/student/``) in the download menu.
+- ``RNNLAB_EDITION=student`` builds the student edition: solutions, listings of the
+  package's source and cells tagged ``homework-remove`` are removed from the pages,
+  not merely folded (sphinx-exercise's own ``hide_solutions`` fails on gated solutions,
+  sphinx-exercise issue 89, and would leave the listings in the main text).
 """
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
+
+from docutils import nodes
 
 
 def _script_key(js):
@@ -44,9 +53,15 @@ def _quiet_scripts(app, pagename, templatename, context, doctree):
 def _default_mode(app, config):
     # pydata-sphinx-theme reads the mode from the template context, not from the theme options.
     config.html_context.setdefault("default_mode", "auto")
+    if os.environ.get("RNNLAB_EDITION") == "student":
+        # the sources and notebooks hold the solutions: the student edition offers neither
+        config.html_copy_source = False
+        config.html_theme_options["use_download_button"] = False
 
 
 def _offer_executed_notebook(app, pagename, templatename, context, doctree):
+    if os.environ.get("RNNLAB_EDITION") == "student":
+        return
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if not executed.exists() or not context.get("sourcename", "").endswith((".md", ".md.txt")):
         return
@@ -88,11 +103,53 @@ def _remember_fingerprint(app, exception):
         _stamp(app).write_text(app.rnnlab_fingerprint)
 
 
+def _student_edition(app, doctree):
+    if os.environ.get("RNNLAB_EDITION") != "student":
+        return
+    doomed = [n for n in doctree.findall(nodes.Element)
+              if type(n).__name__ in ("solution_node", "solution_start_node", "solution_end_node")
+              or "tag_homework-remove" in n.get("classes", [])]
+    for node in doomed:
+        node.parent.remove(node)
+    for block in list(doctree.findall(nodes.literal_block)):
+        if "/rnnlab/" in str(block.get("source", "")):
+            note = nodes.paragraph(text="(The teacher's edition shows the package's code for this exercise here.)")
+            block.replace_self(note)
+
+
+def _publish_student_notebooks(app, exception):
+    """Put the student notebooks (never the solutions) on the site, under _homework/student/."""
+    if exception is None and os.environ.get("RNNLAB_EDITION") != "student" and app.builder.format == "html":
+        from rnnlab.homework import build
+
+        build(Path(app.outdir) / "_homework", folder=Path(app.srcdir) / "chapters", editions=("student",))
+
+
+def _link_student_notebook(app, pagename, templatename, context, doctree):
+    if os.environ.get("RNNLAB_EDITION") == "student" or not pagename.startswith("chapters/"):
+        return
+    from rnnlab.homework import chapters_with_exercises
+
+    if pagename.split("/")[-1] not in {p.stem for p in chapters_with_exercises(Path(app.srcdir) / "chapters")}:
+        return
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"].append({
+                "type": "link", "text": "student notebook", "icon": "fas fa-pencil",
+                "tooltip": "Homework notebook: exercises with starter code and checks, no solutions",
+                "url": context["pathto"](f"_homework/student/{pagename.split('/')[-1]}.ipynb", 1),
+                "label": "download-student-notebook-button",
+            })
+
+
 def setup(app):
     app.connect("config-inited", _default_mode)
     app.connect("config-inited", _drop_stale_cache)
     app.connect("env-get-outdated", _reread_everything)
     app.connect("build-finished", _remember_fingerprint)
+    app.connect("doctree-read", _student_edition)
     app.connect("html-page-context", _quiet_scripts)
     app.connect("html-page-context", _offer_executed_notebook, priority=500)  # before the theme (501)
+    app.connect("html-page-context", _link_student_notebook, priority=502)    # after the theme's menu
+    app.connect("build-finished", _publish_student_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

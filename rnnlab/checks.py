@@ -8,6 +8,7 @@ otherwise. The homework notebooks call these after each code exercise.
 See the chapters' exercises; the homework tooling builds on this module.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -17,11 +18,30 @@ from rnnlab.base import Parametric, _grad_name
 from rnnlab.frn import FullyRecurrentNetwork
 from rnnlab.losses import bce_with_logits_grad
 
-__all__ = ["CheckFailed", "check_generate_data", "check_gradients", "check_update"]
+__all__ = ["CheckFailed", "check_generate_data", "check_grad_check", "check_gradients", "check_update",
+           "student_model"]
 
 
 class CheckFailed(AssertionError):
     """A check found a mistake; the message says which and where."""
+
+
+def student_model(reference, **methods):
+    """A subclass of ``reference`` with a student's methods attached (the assignment API).
+
+    ``student_model(FullyRecurrentNetwork, _backward=my_backward)`` returns a class whose
+    ``_backward`` is the student's function; the package's own class is not touched.
+    """
+    for name, method in methods.items():
+        _require_own(method, name)
+    return type(f"Student{reference.__name__}", (reference,), methods)
+
+
+def _require_own(obj, name):
+    """Refuse the package's own reference where the student's code is expected."""
+    if inspect.isfunction(obj) and obj.__module__.startswith("rnnlab"):
+        raise CheckFailed(f"{name} is rnnlab's own reference ({obj.__module__}.{obj.__qualname__}), not yours: "
+                          f"define {name} in the exercise cell and run that cell")
 
 
 def _take(stream, n):
@@ -46,6 +66,7 @@ def check_generate_data(generate_data):
     CheckFailed
         With what is wrong.
     """
+    _require_own(generate_data, "generate_data")
     stream = generate_data(7)
     if not hasattr(stream, "__next__"):
         raise CheckFailed(f"generate_data(7) must return a generator (write it with yield); got {describe(stream)}")
@@ -205,3 +226,43 @@ def check_update(model, eta=0.1):
             raise CheckFailed(f"update changed {name} by the wrong amount: expected -eta * d{name}")
         p[...] = before[name]
     return "update: every parameter moves against its gradient"
+
+
+def check_grad_check(grad_check):
+    """Check a student's ``grad_check(self, eps, thresh)`` for the FRN.
+
+    It must accept a correct gradient, and raise — naming the parameter — on a gradient
+    with one corrupted entry, whatever the scale of the weights.
+    """
+    _require_own(grad_check, "grad_check")
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(2, 5, 1)), np.array([[1.0], [0.0]])
+    good = student_model(FullyRecurrentNetwork, grad_check=grad_check)(1, 4, 1, rng=0, init_scale=0.5)
+    good.forward(x, y)
+    try:
+        grad_check(good, 1e-5, 1e-6)
+    except NotImplementedError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise CheckFailed(f"grad_check raised on a correct gradient: {type(err).__name__}: {err}") from None
+
+    class Corrupted(FullyRecurrentNetwork):
+        def _backward(self, psi):
+            super()._backward(psi)
+            self.dR[1, 2] += 1e-3 * np.abs(self.dR).max()
+
+    for scale in (0.5, 0.01):   # 0.01: tiny gradients, where an absolute threshold passes anything
+        bad = student_model(Corrupted, grad_check=grad_check)(1, 4, 1, rng=0, init_scale=scale)
+        bad.forward(x, y)
+        try:
+            grad_check(bad, 1e-5, 1e-6)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            if "R" not in str(err):
+                raise CheckFailed(f"grad_check caught a wrong dR but its message does not name the parameter: "
+                                  f"{err}") from None
+            continue
+        raise CheckFailed(f"grad_check passed a gradient with a wrong entry dR[1, 2] (weights of size {scale}): "
+                          "compare relative to the size of the gradient, not with an absolute threshold")
+    return "grad_check: accepts the right gradient, rejects a wrong one and names it"

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import platform
 import time
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from itertools import product
 
@@ -27,6 +28,7 @@ __all__ = [
     "RTRL_LAG",
     "frn_lag_run",
     "frn_lag_sweep",
+    "load_results",
     "lstm_t100_sweep",
     "machine_description",
     "rtrl_lag_sweep",
@@ -54,6 +56,20 @@ def machine_description():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
             f"{platform.python_version()}, numpy {np.__version__}, OpenBLAS threads: {threads}")
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def load_results(name):
+    """The committed results file ``results/<name>.json`` of this checkout, as a dict.
+
+    Chapters load their sweeps through this, so a notebook runs from any folder.
+    """
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: regenerate it with the command named in the chapter")
+    return json.loads(path.read_text())
 
 
 def write_json(out, result):

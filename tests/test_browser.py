@@ -119,6 +119,13 @@ def test_chapter_offers_its_executed_notebook(site, browser, path):
         nbformat.validate(notebook)
         outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
         assert outputs, "the downloaded notebook was not executed"
+        student = page.locator("a[href*='_homework/student/']")
+        if path.split("/")[-1].removesuffix(".html") in {"01_memory_task", "02_frn_bptt"}:
+            assert student.count() == 1, "a chapter with exercises must link its student notebook"
+        if student.count():
+            homework = nbformat.reads(page.request.get(student.first.evaluate("a => a.href")).text(), as_version=4)
+            tags = [t for cell in homework.cells for t in cell.metadata.get("tags", [])]
+            assert "homework-stub" in tags and "homework-check" in tags
     finally:
         page.close()
 

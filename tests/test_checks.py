@@ -31,8 +31,16 @@ def student_generate_data(std=math.sqrt(0.2), global_seed=False, sign=1.0, valid
     return generate
 
 
-def test_reference_generator_passes():
-    assert "passed" in check_generate_data(generate_data)
+def test_reference_generator_passes_when_it_is_the_students():
+    def mine(T, seed=0xDEADBEEF):
+        return generate_data(T, seed)
+
+    assert "passed" in check_generate_data(mine)
+
+
+def test_the_package_reference_is_not_accepted_as_an_answer():
+    with pytest.raises(CheckFailed, match="rnnlab's own reference"):
+        check_generate_data(generate_data)
 
 
 @pytest.mark.parametrize("kwargs, pattern", [

@@ -18,8 +18,8 @@ from rnnlab.base import Parametric, _grad_name
 from rnnlab.frn import FullyRecurrentNetwork
 from rnnlab.losses import bce_with_logits_grad
 
-__all__ = ["CheckFailed", "check_generate_data", "check_grad_check", "check_gradients", "check_update",
-           "student_model"]
+__all__ = ["CheckFailed", "check_gate_backward", "check_gate_forward", "check_generate_data", "check_grad_check",
+           "check_gradients", "check_rtrl_forward", "check_update", "student_model"]
 
 
 class CheckFailed(AssertionError):
@@ -120,18 +120,8 @@ def check_generate_data(generate_data):
     return "generate_data: all checks passed"
 
 
-def _numerical(model, x, y, name, eps=1e-6):
-    p = model.params()[name]
-    grad = np.zeros_like(p)
-    for j in np.ndindex(p.shape):
-        old = p[j]
-        p[j] = old + eps
-        plus = model.forward(x, y)
-        p[j] = old - eps
-        minus = model.forward(x, y)
-        p[j] = old
-        grad[j] = (plus - minus) / (2 * eps)
-    return grad
+def _numerical(model, x, y, name):
+    return _numerical_of(lambda: model.forward(x, y), model.params()[name])
 
 
 def _frn_gradient_without_recurrence(model, x, y):
@@ -228,6 +218,19 @@ def check_update(model, eta=0.1):
     return "update: every parameter moves against its gradient"
 
 
+def _complaint(grad_check, reference, x, y, init_scale):
+    """Run the student's grad_check on a fresh ``reference`` model; return its error message or None."""
+    model = student_model(reference, grad_check=grad_check)(1, 4, 1, rng=0, init_scale=init_scale)
+    model.forward(x, y)
+    try:
+        grad_check(model, 1e-5, 1e-6)
+    except NotImplementedError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any complaint counts; its text is judged by the caller
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
 def check_grad_check(grad_check):
     """Check a student's ``grad_check(self, eps, thresh)`` for the FRN.
 
@@ -237,14 +240,9 @@ def check_grad_check(grad_check):
     _require_own(grad_check, "grad_check")
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(2, 5, 1)), np.array([[1.0], [0.0]])
-    good = student_model(FullyRecurrentNetwork, grad_check=grad_check)(1, 4, 1, rng=0, init_scale=0.5)
-    good.forward(x, y)
-    try:
-        grad_check(good, 1e-5, 1e-6)
-    except NotImplementedError:
-        raise
-    except Exception as err:  # noqa: BLE001
-        raise CheckFailed(f"grad_check raised on a correct gradient: {type(err).__name__}: {err}") from None
+    complaint = _complaint(grad_check, FullyRecurrentNetwork, x, y, 0.5)
+    if complaint:
+        raise CheckFailed(f"grad_check raised on a correct gradient: {complaint}")
 
     class Corrupted(FullyRecurrentNetwork):
         def _backward(self, psi):
@@ -252,17 +250,106 @@ def check_grad_check(grad_check):
             self.dR[1, 2] += 1e-3 * np.abs(self.dR).max()
 
     for scale in (0.5, 0.01):   # 0.01: tiny gradients, where an absolute threshold passes anything
-        bad = student_model(Corrupted, grad_check=grad_check)(1, 4, 1, rng=0, init_scale=scale)
-        bad.forward(x, y)
-        try:
-            grad_check(bad, 1e-5, 1e-6)
-        except NotImplementedError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            if "R" not in str(err):
-                raise CheckFailed(f"grad_check caught a wrong dR but its message does not name the parameter: "
-                                  f"{err}") from None
-            continue
-        raise CheckFailed(f"grad_check passed a gradient with a wrong entry dR[1, 2] (weights of size {scale}): "
-                          "compare relative to the size of the gradient, not with an absolute threshold")
+        complaint = _complaint(grad_check, Corrupted, x, y, scale)
+        if complaint is None:
+            raise CheckFailed(f"grad_check passed a gradient with a wrong entry dR[1, 2] (weights of size {scale}): "
+                              "compare relative to the size of the gradient, not with an absolute threshold")
+        if "R" not in complaint.split(":", 1)[1]:
+            raise CheckFailed(f"grad_check caught a wrong dR but its message does not name the parameter: {complaint}")
     return "grad_check: accepts the right gradient, rejects a wrong one and names it"
+
+
+def _gate_case(seed=7):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(5, 2)), rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+
+
+def check_gate_forward(forward):
+    """Check a student's ``Gate.forward(self, x, h)``: a = phi(W x + R h + b) for a batch, Eq. (4.1)."""
+    _require_own(forward, "forward")
+    from rnnlab.gate import SIGMOID, TANH, Gate
+
+    x, h, _ = _gate_case()
+    for activation in (SIGMOID, TANH):
+        student = student_model(Gate, forward=forward)(2, 3, activation, rng=0, init_scale=0.7)
+        expected = activation.fn(x @ student.W.T + h @ student.R.T + student.b)
+        got = np.asarray(student.forward(x, h))
+        if got.shape != expected.shape:
+            raise CheckFailed(f"forward must return shape (B, I) = {expected.shape}; got {got.shape}")
+        if not np.allclose(got, expected, rtol=1e-10, atol=1e-12):
+            raise CheckFailed(f"forward differs from phi(W x + R h + b) with phi = {activation.name}: max error "
+                              f"{np.abs(got - expected).max():.1e}")
+    return "Gate.forward: a = phi(W x + R h + b) for both activations"
+
+
+def check_gate_backward(backward):
+    """Check a student's ``Gate.backward(self, grad_a)``: all five gradients of Eq. (4.5)."""
+    _require_own(backward, "backward")
+    from rnnlab.gate import SIGMOID, TANH, Gate
+
+    x, h, w = _gate_case()
+    for activation in (SIGMOID, TANH):
+        student = student_model(Gate, backward=backward)(2, 3, activation, rng=0, init_scale=0.7)
+        student.forward(x, h)
+        grad_x, grad_h = student.backward(w)
+
+        def loss():
+            return float(np.sum(w * activation.fn(x @ student.W.T + h @ student.R.T + student.b)))
+
+        numeric = {name: _numerical_of(loss, p) for name, p in student.params().items()}
+        numeric["x"], numeric["h"] = _numerical_of(loss, x), _numerical_of(loss, h)
+        got = dict(student.grads(), x=grad_x, h=grad_h)
+        # the classic bug: phi' evaluated at the activation a = phi(s) instead of at s
+        a = activation.fn(x @ student.W.T + h @ student.R.T + student.b)
+        d = w * activation.deriv(a, activation.fn(a))          # phi'(a), the wrong point
+        buggy = dict(W=d.T @ x, R=d.T @ h, b=d.sum(axis=0), x=d @ student.W, h=d @ student.R)
+        for name, expected in numeric.items():
+            value = np.asarray(got[name])
+            if value.shape != expected.shape or not _close(value, expected, 1e-6):
+                message = f"the gradient for {name} ({activation.name} gate) differs from central differences"
+                if value.shape == expected.shape and _close(value, buggy[name], 1e-6):
+                    message += ": phi' was applied to the activation a instead of the pre-activation s"
+                raise CheckFailed(message)
+    return "Gate.backward: dW, dR, db, dx and dh agree with central differences"
+
+
+def _numerical_of(loss, p, eps=1e-6):
+    grad = np.zeros_like(p)
+    for j in np.ndindex(p.shape):
+        old = p[j]
+        p[j] = old + eps
+        plus = loss()
+        p[j] = old - eps
+        minus = loss()
+        p[j] = old
+        grad[j] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def check_rtrl_forward(forward):
+    """Check a student's ``LSTM_RTRL.forward(self, x_t)``: state and RTRL buffers, Eqs. (5.3)-(5.4).
+
+    The gradient that the (reference) ``backward`` computes from the student's buffers must
+    equal the truncated-BPTT gradient of the same network (chapter 5).
+    """
+    _require_own(forward, "forward")
+    from rnnlab.lstm import LSTM
+    from rnnlab.lstm_rtrl import LSTM_RTRL
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(3, 6, 1)), rng.integers(0, 2, size=(3, 1)).astype(float)
+    reference = LSTM(1, 3, 1, rng=0, init_scale=0.5, truncate=True)
+    reference.zero_grad()
+    reference.loss_and_gradient(x, y)
+    student = student_model(LSTM_RTRL, forward=forward)(1, 3, 1, rng=0, init_scale=0.5)
+    student.zero_grad()
+    student.loss_and_gradient(x, y)
+    for name, expected in reference.grads().items():
+        got = student.grads()[name]
+        if not _close(got, expected, 1e-8):
+            raise CheckFailed(f"{_grad_name(name)} differs from the truncated-BPTT gradient (max error "
+                              f"{np.abs(got - expected).max():.1e}): check the buffer update of Eqs. (5.3)-(5.4)"
+                              if name[0] in "zi" else
+                              f"{_grad_name(name)} differs from the truncated-BPTT gradient: check the state "
+                              "update and what forward stores in self._step")
+    return "LSTM_RTRL.forward: buffers give exactly the truncated-BPTT gradient"

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from rnnlab import FullyRecurrentNetwork
+
 
 def numerical_gradient(f, p, h=1e-3):
     """Central differences of the scalar function ``f()`` w.r.t. every entry of the array ``p``.
@@ -48,3 +50,16 @@ def log_sigmoid(z):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+class FRNWithoutRecurrence(FullyRecurrentNetwork):
+    """The classic student bug, as a test double: delta(t) forgets R^T delta(t + 1)."""
+
+    def _backward(self, psi):
+        x, a = self._cache
+        B, T, I = a.shape
+        delta = (1.0 - a**2) * (psi @ self.V)
+        a_prev = np.concatenate([np.zeros((B, 1, I)), a[:, :-1]], axis=1)
+        self.dW += delta.reshape(-1, I).T @ x.reshape(B * T, -1)
+        self.dR += delta.reshape(-1, I).T @ a_prev.reshape(-1, I)
+        self.dV += psi.reshape(B * T, -1).T @ a.reshape(-1, I)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import FRNWithoutRecurrence
 from rnnlab import DivergenceError, FullyRecurrentNetwork, GradientCheckError
 
 
@@ -12,19 +13,6 @@ def case(rng):
     x = rng.normal(size=(3, 6, 1))
     y = rng.integers(0, 2, size=(3, 1)).astype(float)
     return net, x, y
-
-
-class NoRecurrenceThroughR(FullyRecurrentNetwork):
-    """The classic student bug: delta(t) forgets R^T delta(t + 1)."""
-
-    def _backward(self, psi):
-        x, a = self._cache
-        B, T, I = a.shape
-        delta = (1.0 - a**2) * (psi @ self.V)
-        a_prev = np.concatenate([np.zeros((B, 1, I)), a[:, :-1]], axis=1)
-        self.dW += delta.reshape(-1, I).T @ x.reshape(B * T, -1)
-        self.dR += delta.reshape(-1, I).T @ a_prev.reshape(-1, I)
-        self.dV += psi.reshape(B * T, -1).T @ a.reshape(-1, I)
 
 
 def corrupted(entry, amount):
@@ -47,7 +35,7 @@ def test_grad_check_passes_a_correct_model_and_reports_every_parameter(case):
 
 
 def test_grad_check_catches_missing_recurrence_and_names_the_parameter(rng):
-    net = NoRecurrenceThroughR(1, 4, 1, rng=rng, init_scale=0.5)
+    net = FRNWithoutRecurrence(1, 4, 1, rng=rng, init_scale=0.5)
     net.forward(rng.normal(size=(2, 6, 1)), np.array([[1.0], [0.0]]))
     with pytest.raises(GradientCheckError, match=r"dW differs from the numerical gradient.*worst entry \[\d+, 0\]"):
         net.grad_check()

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnlab import FullyRecurrentNetwork, LSTM, generate_data
+from conftest import FRNWithoutRecurrence
+from rnnlab import LSTM, FullyRecurrentNetwork, generate_data
 from rnnlab.checks import CheckFailed, check_generate_data, check_gradients, check_update
 
 
@@ -73,18 +74,8 @@ def test_reference_models_pass(data):
 
 
 def test_missing_recurrence_is_recognised(data):
-    class NoRecurrence(FullyRecurrentNetwork):
-        def _backward(self, psi):
-            x, a = self._cache
-            B, T, I = a.shape
-            delta = (1.0 - a**2) * (psi @ self.V)
-            a_prev = np.concatenate([np.zeros((B, 1, I)), a[:, :-1]], axis=1)
-            self.dW += delta.reshape(-1, I).T @ x.reshape(B * T, -1)
-            self.dR += delta.reshape(-1, I).T @ a_prev.reshape(-1, I)
-            self.dV += psi.reshape(B * T, -1).T @ a.reshape(-1, I)
-
     with pytest.raises(CheckFailed, match=r"dW differs .* at \[\d+, 0\].*without the recurrence"):
-        check_gradients(NoRecurrence(1, 4, 1, rng=0, init_scale=0.5), *data)
+        check_gradients(FRNWithoutRecurrence(1, 4, 1, rng=0, init_scale=0.5), *data)
 
 
 def test_sign_flip_is_recognised(data):
@@ -114,3 +105,65 @@ def test_gradient_ascent_is_recognised():
 
     with pytest.raises(CheckFailed, match="gradient ascent"):
         check_update(Ascent(1, 4, 1, rng=0))
+
+
+def test_grad_check_checker_accepts_a_correct_one_and_catches_an_absolute_threshold():
+    from rnnlab.base import Model
+    from rnnlab.checks import check_grad_check
+
+    def good(self, eps=1e-5, thresh=1e-6):
+        return Model.grad_check(self, eps, thresh)
+
+    def absolute(self, eps=1e-5, thresh=1e-6):
+        """The classic mistake: an absolute threshold, blind when the gradients are tiny."""
+        report = Model.grad_check(self, eps, thresh=1.0)          # never raises on relative grounds
+        for name, r in report.items():
+            if r.abs_error > 1e-4:
+                raise AssertionError(f"d{name} is wrong")
+
+    assert "accepts" in check_grad_check(good)
+    with pytest.raises(CheckFailed, match="absolute threshold"):
+        check_grad_check(absolute)
+
+
+def test_gate_checks_pass_a_correct_gate_and_name_phi_prime_of_a():
+    from rnnlab.checks import check_gate_backward, check_gate_forward
+
+    def forward(self, x, h):
+        s = x @ self.W.T + h @ self.R.T + self.b
+        a = self.activation.fn(s)
+        self._steps.append((x, h, s, a))
+        return a
+
+    def backward(self, grad_a, wrong_point=False):
+        x, h, s, a = self._steps.pop()
+        delta = grad_a * (self.activation.deriv(a, self.activation.fn(a)) if wrong_point
+                          else self.activation.deriv(s, a))
+        self.dW += delta.T @ x
+        self.dR += delta.T @ h
+        self.db += delta.sum(axis=0)
+        return delta @ self.W, delta @ self.R
+
+    def backward_at_a(self, grad_a):
+        return backward(self, grad_a, wrong_point=True)
+
+    assert "both activations" in check_gate_forward(forward)
+    assert "agree" in check_gate_backward(backward)
+    with pytest.raises(CheckFailed, match="applied to the activation a instead of the pre-activation s"):
+        check_gate_backward(backward_at_a)
+
+
+def test_rtrl_check_catches_buffers_that_do_not_accumulate():
+    from rnnlab.checks import check_rtrl_forward
+    from rnnlab.lstm_rtrl import LSTM_RTRL
+
+    def forward(self, x_t):
+        return LSTM_RTRL.forward(self, x_t)
+
+    def forgetful(self, x_t):
+        self.S[...] = 0.0          # the buffers restart every step: no accumulation
+        return LSTM_RTRL.forward(self, x_t)
+
+    assert "exactly" in check_rtrl_forward(forward)
+    with pytest.raises(CheckFailed, match="buffer update"):
+        check_rtrl_forward(forgetful)

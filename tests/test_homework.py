@@ -44,7 +44,7 @@ def reference_lines():
 
 def test_build_writes_both_editions_for_every_chapter_with_exercises(built):
     names = {p.name for p in (built / "student").glob("*.ipynb")}
-    assert {"01_memory_task.ipynb", "02_frn_bptt.ipynb"} <= names
+    assert {"01_memory_task.ipynb", "02_frn_bptt.ipynb", "04_lstm.ipynb", "05_rtrl.ipynb"} <= names
     assert names == {p.name for p in (built / "solutions").glob("*.ipynb")}
 
 

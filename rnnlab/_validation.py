@@ -64,7 +64,7 @@ def as_generator(rng):
     Returns
     -------
     numpy.random.Generator
-        Never numpy's global state: rnnlab does not call ``np.random.seed``.
+        Never numpy's global state: rnnlab never seeds or draws from the global generator.
     """
     if isinstance(rng, np.random.Generator):
         return rng

@@ -183,7 +183,7 @@ class LSTM1997:
             dw_out[n] = e[:, None] * y_c[n, 0]
             dE_dyc = e[:, None] * self.w_out[n]                                  # (n, C)
             dE_ds = dE_dyc * y_out[n, 0] * (1.0 - h[n, 0] ** 2) / 2.0            # h' = (1 - h^2) / 2
-            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # Eq. (6.3)
+            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # as Eq. (5.5)
             delta_out = dE_dyc * h[n, 0] * y_out[n, 0] * (1.0 - y_out[n, 0])
             dw[n, 2 * C:] = delta_out[..., None] * u[n, 0, None, :]
         return dw, dw_out, error

@@ -12,6 +12,6 @@ def test_rtrl_step_times_smoke():
 
 
 def test_peak_memory_bptt_grows_rtrl_does_not():
-    (short, r_short, b_short), (long, r_long, b_long) = peak_memory_kib(lengths=(50, 500), cells=4, batch=2)
-    assert b_long > 5 * b_short          # BPTT keeps every step
-    assert r_long <= r_short + 1.0       # RTRL: the same buffers whatever T (1 KiB of slack)
+    (short, r_short, b_short), (long, r_long, b_long) = peak_memory_kib(lengths=(50, 5000), cells=4, batch=2)
+    assert b_long > 50 * b_short         # BPTT keeps every step
+    assert r_long <= r_short + 16.0      # RTRL: the same buffers whatever T; one float per step would add 77 KiB

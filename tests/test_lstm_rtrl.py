@@ -89,9 +89,10 @@ def peak_bytes(T, I=16):
 
 
 def test_memory_does_not_grow_with_T():
-    # 1 KiB of slack for Python's own bookkeeping; keeping even one float64 per step of
-    # the 2000-step sequence would add 1900 * 8 * 8 bytes (batch of 8) and fail.
-    assert peak_bytes(2000) <= peak_bytes(100) + 1024
+    # 16 KiB of slack for allocator and interpreter noise (seen: 2 KiB between runs); keeping
+    # even one float64 per step and sequence of the 4000-step batch would add
+    # 3900 * 8 * 8 bytes = 244 KiB and fail.
+    assert peak_bytes(4000) <= peak_bytes(100) + 16 * 1024
 
 
 @pytest.mark.parametrize(

@@ -128,9 +128,11 @@ def _publish_student_notebooks(app, exception):
 def _link_student_notebook(app, pagename, templatename, context, doctree):
     if os.environ.get("RNNLAB_EDITION") == "student" or not pagename.startswith("chapters/"):
         return
-    from rnnlab.homework import chapters_with_exercises
+    if not hasattr(app, "rnnlab_homework_chapters"):   # read the chapters once, not once per page
+        from rnnlab.homework import chapters_with_exercises
 
-    if pagename.split("/")[-1] not in {p.stem for p in chapters_with_exercises(Path(app.srcdir) / "chapters")}:
+        app.rnnlab_homework_chapters = {p.stem for p in chapters_with_exercises(Path(app.srcdir) / "chapters")}
+    if pagename.split("/")[-1] not in app.rnnlab_homework_chapters:
         return
     for button in context.get("header_buttons", []):
         if button.get("label") == "download-buttons":

@@ -7,8 +7,6 @@ See chapter 1, *The memory task*.
 
 import math
 
-import numpy as np
-
 from rnnlab._validation import as_generator, check_positive_int
 
 __all__ = ["DEFAULT_SEED", "NOISE_VARIANCE", "generate_data", "generate_batches"]

@@ -1,27 +1,41 @@
-"""rnnlab: the numpy package of the course book on recurrent networks.
+"""rnnlab: the numpy package of the course book on recurrent neural networks.
 
-Every model derives its gradients by hand, exactly as the chapters do, and
-checks them against central differences. Nothing here touches numpy's global
-random state: every draw comes from a seed or a ``numpy.random.Generator``.
+Three neighbourhoods, re-exported here so that chapters write ``from rnnlab import ...``:
+
+- ``rnnlab.models`` (with ``rnnlab.data`` and ``rnnlab.losses``): what a reader studies —
+  the task, the loss and the networks, every gradient derived by hand;
+- ``rnnlab.training``: what trains and measures — optimisers, the training loop, sweeps,
+  benchmarks and the Jacobian analysis;
+- ``rnnlab.homework``: what teaches — student notebooks, checks and the grader
+  (imported on demand, not here).
+
+Nothing here touches numpy's global random state: every draw comes from a seed or a
+``numpy.random.Generator``.
 """
 
-from rnnlab.base import DivergenceError, GradCheckResult, GradientCheckError, Model
 from rnnlab.data import DEFAULT_SEED, NOISE_VARIANCE, generate_batches, generate_data
-from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.gate import SIGMOID, TANH, Activation, Gate
-from rnnlab.jordan import JordanNetwork
 from rnnlab.losses import bce_with_logits, softplus
-from rnnlab.lstm import LSTM
-from rnnlab.lstm_rtrl import LSTM_RTRL
+from rnnlab.models.base import DivergenceError, GradCheckResult, GradientCheckError, Model
+from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.gate import SIGMOID, TANH, Activation, Gate
+from rnnlab.models.jordan import JordanNetwork
+from rnnlab.models.lstm import LSTM
+from rnnlab.models.lstm_rtrl import LSTM_RTRL
+from rnnlab.training.experiments import load_results
+from rnnlab.training.optim import SGD, Adam
+from rnnlab.training.train import RECIPES, accuracy, clip_grad_norm, evaluate, train, train_recipe
 
 __all__ = [
     "DEFAULT_SEED",
     "LSTM",
     "LSTM_RTRL",
     "NOISE_VARIANCE",
+    "RECIPES",
+    "SGD",
     "SIGMOID",
     "TANH",
     "Activation",
+    "Adam",
     "DivergenceError",
     "FullyRecurrentNetwork",
     "Gate",
@@ -29,9 +43,15 @@ __all__ = [
     "GradientCheckError",
     "JordanNetwork",
     "Model",
+    "accuracy",
     "bce_with_logits",
+    "clip_grad_norm",
+    "evaluate",
     "generate_batches",
     "generate_data",
+    "load_results",
     "softplus",
+    "train",
+    "train_recipe",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

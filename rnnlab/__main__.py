@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from rnnlab.base import DivergenceError
-from rnnlab.train import RECIPES, evaluate, train_recipe
+from rnnlab.models.base import DivergenceError
+from rnnlab.training.train import RECIPES, evaluate, train_recipe
 
 
 def _parser():
@@ -87,13 +87,13 @@ def main(argv=None):
         if args.command == "train":
             _train(args)
         elif args.command == "reproduce":
-            from rnnlab.experiments import exp3a_sweep
+            from rnnlab.training.experiments import exp3a_sweep
 
             result = exp3a_sweep(args.out, jobs=args.jobs)
             for row in result["rows"]:
                 print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']} ({row['seconds']} s)")
         elif args.command == "bench":
-            from rnnlab.bench import run_benchmarks
+            from rnnlab.training.bench import run_benchmarks
 
             run_benchmarks(repeats=args.repeats, out=args.out)
         else:

@@ -1,4 +1,4 @@
-"""rnnlab/analysis.py: Jacobians against finite differences, and the spectral-norm bound."""
+"""rnnlab/training/analysis.py: Jacobians against finite differences, and the spectral-norm bound."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from conftest import numerical_gradient, relative_error
 from rnnlab import FullyRecurrentNetwork, JordanNetwork
-from rnnlab.analysis import hidden_jacobians, input_gradient, spectral_norms
+from rnnlab.training.analysis import hidden_jacobians, input_gradient, spectral_norms
 from test_frn import reference_loss as frn_loss
 from test_jordan import reference_loss as jordan_loss
 

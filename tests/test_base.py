@@ -1,4 +1,4 @@
-"""rnnlab/base.py: registry, grad_check, update and their refusals, shown on the FRN."""
+"""rnnlab/models/base.py: registry, grad_check, update and their refusals, shown on the FRN."""
 
 import numpy as np
 import pytest

@@ -1,8 +1,8 @@
-"""rnnlab/bench.py: the benchmark helpers run and report sane numbers (no timing assertions)."""
+"""rnnlab/training/bench.py: the benchmark helpers run and report sane numbers (no timing assertions)."""
 
 import numpy as np
 
-from rnnlab.bench import peak_memory_kib, rtrl_step_times
+from rnnlab.training.bench import peak_memory_kib, rtrl_step_times
 
 
 def test_rtrl_step_times_smoke():

@@ -1,4 +1,4 @@
-"""rnnlab/checks.py: the checks pass the reference and name the classic mistakes."""
+"""rnnlab/homework/checks.py: the checks pass the reference and name the classic mistakes."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 from conftest import FRNWithoutRecurrence
 from rnnlab import LSTM, FullyRecurrentNetwork, generate_data
-from rnnlab.checks import CheckFailed, check_generate_data, check_gradients, check_update
+from rnnlab.homework.checks import CheckFailed, check_generate_data, check_gradients, check_update
 
 
 def student_generate_data(std=math.sqrt(0.2), global_seed=False, sign=1.0, validate=True):
@@ -108,8 +108,8 @@ def test_gradient_ascent_is_recognised():
 
 
 def test_grad_check_checker_accepts_a_correct_one_and_catches_an_absolute_threshold():
-    from rnnlab.base import Model
-    from rnnlab.checks import check_grad_check
+    from rnnlab.models.base import Model
+    from rnnlab.homework.checks import check_grad_check
 
     def good(self, eps=1e-5, thresh=1e-6):
         return Model.grad_check(self, eps, thresh)
@@ -127,7 +127,7 @@ def test_grad_check_checker_accepts_a_correct_one_and_catches_an_absolute_thresh
 
 
 def test_gate_checks_pass_a_correct_gate_and_name_phi_prime_of_a():
-    from rnnlab.checks import check_gate_backward, check_gate_forward
+    from rnnlab.homework.checks import check_gate_backward, check_gate_forward
 
     def forward(self, x, h):
         s = x @ self.W.T + h @ self.R.T + self.b
@@ -154,8 +154,8 @@ def test_gate_checks_pass_a_correct_gate_and_name_phi_prime_of_a():
 
 
 def test_rtrl_check_catches_buffers_that_do_not_accumulate():
-    from rnnlab.checks import check_rtrl_forward
-    from rnnlab.lstm_rtrl import LSTM_RTRL
+    from rnnlab.homework.checks import check_rtrl_forward
+    from rnnlab.models.lstm_rtrl import LSTM_RTRL
 
     def forward(self, x_t):
         return LSTM_RTRL.forward(self, x_t)

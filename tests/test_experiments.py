@@ -1,4 +1,4 @@
-"""rnnlab/experiments.py: the sweeps behind the book's measured claims."""
+"""rnnlab/training/experiments.py: the sweeps behind the book's measured claims."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from rnnlab.experiments import FRN_LAG_GRID, frn_lag_run, summarise_lag_sweep
+from rnnlab.training.experiments import FRN_LAG_GRID, frn_lag_run, summarise_lag_sweep
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

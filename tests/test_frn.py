@@ -1,4 +1,4 @@
-"""rnnlab/frn.py: forward pass and BPTT gradients of the fully recurrent network.
+"""rnnlab/models/frn.py: forward pass and BPTT gradients of the fully recurrent network.
 
 Oracles: a per-sequence reference forward written here in the book's column-vector
 form, central differences of that reference in float64, and a hand-worked T = 2 case.

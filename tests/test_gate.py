@@ -1,10 +1,10 @@
-"""rnnlab/gate.py: one gate's forward and gradients (including dx and dh) against central differences."""
+"""rnnlab/models/gate.py: one gate's forward and gradients (including dx and dh) against central differences."""
 
 import numpy as np
 import pytest
 
 from conftest import numerical_gradient, relative_error
-from rnnlab.gate import SIGMOID, TANH, Activation, Gate
+from rnnlab.models.gate import SIGMOID, TANH, Activation, Gate
 
 
 def gate_loss(gate, x, h, weights):

@@ -1,4 +1,4 @@
-"""rnnlab/homework.py: notebooks built from the chapters, and a grader that never falls over."""
+"""rnnlab/homework/: notebooks built from the chapters, and a grader that never falls over."""
 
 import ast
 import importlib
@@ -27,8 +27,8 @@ def reference_lines():
     no docstrings, no short lines, no ``def`` lines (stubs give the signatures on purpose)."""
     lines = set()
     tooling = {"checks", "homework", "bench", "experiments", "__main__"}   # graders and scripts, not answers
-    modules = [importlib.import_module(f"rnnlab.{m.name}") for m in pkgutil.iter_modules(rnnlab.__path__)
-               if m.name not in tooling]
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(rnnlab.__path__, "rnnlab.")
+               if not m.ispkg and not set(m.name.split(".")) & tooling]
     for module in modules:
         tree = ast.parse(inspect.getsource(module))
         for node in ast.walk(tree):

@@ -1,4 +1,4 @@
-"""rnnlab/jordan.py: BPTT gradients of the Jordan network against independent oracles."""
+"""rnnlab/models/jordan.py: BPTT gradients of the Jordan network against independent oracles."""
 
 import numpy as np
 import pytest

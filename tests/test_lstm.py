@@ -1,11 +1,11 @@
-"""rnnlab/lstm.py: LSTM forward and BPTT gradients (full and truncated) against independent oracles."""
+"""rnnlab/models/lstm.py: LSTM forward and BPTT gradients (full and truncated) against independent oracles."""
 
 import numpy as np
 import pytest
 
 from conftest import assert_gradients_match, log_sigmoid
 from rnnlab import LSTM
-from rnnlab.base import GradientCheckError
+from rnnlab.models.base import GradientCheckError
 
 
 def sig(u):
@@ -134,7 +134,7 @@ def test_grad_check_catches_a_corrupted_gradient(rng):
 
 def test_recipe_solves_T100_within_its_step_budget():
     """A correctness test with a step budget (the recipe's), not a timing test."""
-    from rnnlab.train import evaluate, train_recipe
+    from rnnlab.training.train import evaluate, train_recipe
 
     run = train_recipe("lstm", T=100, seed=0, progress=False)
     assert run.val_acc[-1] >= 0.999

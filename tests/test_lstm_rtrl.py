@@ -1,4 +1,4 @@
-"""rnnlab/lstm_rtrl.py: truncated RTRL equals truncated BPTT; buffers; memory flat in T."""
+"""rnnlab/models/lstm_rtrl.py: truncated RTRL equals truncated BPTT; buffers; memory flat in T."""
 
 import tracemalloc
 

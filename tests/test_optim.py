@@ -1,10 +1,10 @@
-"""rnnlab/optim.py: SGD and Adam against the textbook formulas."""
+"""rnnlab/training/optim.py: SGD and Adam against the textbook formulas."""
 
 import numpy as np
 import pytest
 
 from rnnlab import DivergenceError, FullyRecurrentNetwork
-from rnnlab.optim import SGD, Adam
+from rnnlab.training.optim import SGD, Adam
 
 
 def textbook_adam(theta, grads, eta, b1, b2, eps):

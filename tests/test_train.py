@@ -1,11 +1,11 @@
-"""rnnlab/train.py and the command line: training, evaluation, divergence."""
+"""rnnlab/training/train.py and the command line: training, evaluation, divergence."""
 
 import numpy as np
 import pytest
 
 from rnnlab import DivergenceError, FullyRecurrentNetwork, generate_batches
 from rnnlab.__main__ import main
-from rnnlab.train import clip_grad_norm, evaluate, train
+from rnnlab.training.train import clip_grad_norm, evaluate, train
 
 
 def test_training_learns_a_short_lag():

@@ -199,7 +199,7 @@ class Model(Parametric):
     def loss_and_gradient(self, x, y):
         """``forward(x, y)`` then ``backward()``: the loss, with its gradient added into the buffers.
 
-        The one call a training loop needs; :class:`~rnnlab.lstm_rtrl.LSTM_RTRL` offers the same.
+        The one call a training loop needs; :class:`~rnnlab.models.lstm_rtrl.LSTM_RTRL` offers the same.
         """
         loss = self.forward(x, y)
         self.backward()

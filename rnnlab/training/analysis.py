@@ -22,8 +22,8 @@ See chapter 3, *Vanishing gradients*.
 import numpy as np
 
 from rnnlab._validation import check_inputs, check_sequences
-from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.jordan import JordanNetwork
+from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.jordan import JordanNetwork
 from rnnlab.losses import bce_with_logits_grad, sigmoid
 
 __all__ = ["hidden_jacobians", "input_gradient", "spectral_norms"]

@@ -9,8 +9,8 @@ See chapter 4, *LSTM*.
 import numpy as np
 
 from rnnlab._validation import check_positive_int
-from rnnlab.base import Model
-from rnnlab.gate import SIGMOID, TANH, Gate
+from rnnlab.models.base import Model
+from rnnlab.models.gate import SIGMOID, TANH, Gate
 from rnnlab.losses import sigmoid
 
 __all__ = ["LSTM"]

@@ -18,10 +18,10 @@ import tracemalloc
 import numpy as np
 
 from rnnlab.data import generate_batches
-from rnnlab.experiments import machine_description, write_json
-from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.lstm import LSTM
-from rnnlab.lstm_rtrl import LSTM_RTRL
+from rnnlab.training.experiments import machine_description, write_json
+from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.lstm import LSTM
+from rnnlab.models.lstm_rtrl import LSTM_RTRL
 
 __all__ = ["run_benchmarks"]
 

@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from rnnlab._validation import describe
-from rnnlab.base import Parametric, _grad_name
-from rnnlab.frn import FullyRecurrentNetwork
+from rnnlab.models.base import Parametric, _grad_name
+from rnnlab.models.frn import FullyRecurrentNetwork
 from rnnlab.losses import bce_with_logits_grad
 
 __all__ = ["CheckFailed", "check_gate_backward", "check_gate_forward", "check_generate_data", "check_grad_check",
@@ -153,7 +153,7 @@ def check_gradients(model, x, y, tol=1e-5):
 
     Parameters
     ----------
-    model : rnnlab.base.Model
+    model : rnnlab.models.base.Model
         Typically a subclass of a reference model with the student's ``backward``.
     x, y : array_like
         Inputs and targets for ``forward``.
@@ -267,7 +267,7 @@ def _gate_case(seed=7):
 def check_gate_forward(forward):
     """Check a student's ``Gate.forward(self, x, h)``: a = phi(W x + R h + b) for a batch, Eq. (4.1)."""
     _require_own(forward, "forward")
-    from rnnlab.gate import SIGMOID, TANH, Gate
+    from rnnlab.models.gate import SIGMOID, TANH, Gate
 
     x, h, _ = _gate_case()
     for activation in (SIGMOID, TANH):
@@ -285,7 +285,7 @@ def check_gate_forward(forward):
 def check_gate_backward(backward):
     """Check a student's ``Gate.backward(self, grad_a)``: all five gradients of Eq. (4.5)."""
     _require_own(backward, "backward")
-    from rnnlab.gate import SIGMOID, TANH, Gate
+    from rnnlab.models.gate import SIGMOID, TANH, Gate
 
     x, h, w = _gate_case()
     for activation in (SIGMOID, TANH):
@@ -333,8 +333,8 @@ def check_rtrl_forward(forward):
     equal the truncated-BPTT gradient of the same network (chapter 5).
     """
     _require_own(forward, "forward")
-    from rnnlab.lstm import LSTM
-    from rnnlab.lstm_rtrl import LSTM_RTRL
+    from rnnlab.models.lstm import LSTM
+    from rnnlab.models.lstm_rtrl import LSTM_RTRL
 
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(3, 6, 1)), rng.integers(0, 2, size=(3, 1)).astype(float)

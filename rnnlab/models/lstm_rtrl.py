@@ -34,9 +34,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from rnnlab._validation import as_generator, check_inputs, check_positive_int, check_sequences, describe
-from rnnlab.base import Parametric, init_uniform
+from rnnlab.models.base import Parametric, init_uniform
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
-from rnnlab.lstm import _check_bias
+from rnnlab.models.lstm import _check_bias
 
 __all__ = ["LSTM_RTRL"]
 
@@ -49,7 +49,7 @@ class LSTM_RTRL(Parametric):
     D, I, K : int
         Numbers of inputs, memory cells and outputs.
     rng : None, int or numpy.random.Generator
-        Source of the initial weights (drawn in the same order as :class:`~rnnlab.lstm.LSTM`,
+        Source of the initial weights (drawn in the same order as :class:`~rnnlab.models.lstm.LSTM`,
         so the same seed gives the same network).
     init_scale : float, default 0.01
         Weights and biases start uniform in ``[-init_scale, init_scale]``.

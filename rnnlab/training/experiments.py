@@ -19,8 +19,8 @@ import numpy as np
 from scipy.stats import binomtest
 
 from rnnlab.data import generate_batches
-from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
+from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.training.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
 
 __all__ = [
     "FRN_LAG_GRID",
@@ -58,7 +58,7 @@ def machine_description():
             f"{platform.python_version()}, numpy {np.__version__}, OpenBLAS threads: {threads}")
 
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def load_results(name):
@@ -298,7 +298,7 @@ def exp3a_row(T, N, settings=EXP3A, seed=0, progress=True):
     from tqdm import tqdm
 
     from rnnlab.data import generate_data
-    from rnnlab.lstm1997 import LSTM1997, stopping_criteria
+    from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
 
     trials = settings["trials"]
     streams = [generate_data(T, seed=1000 + k, N=N, variable_length=True) for k in range(trials)]

@@ -9,7 +9,7 @@ See chapter 3, *Vanishing gradients*.
 import numpy as np
 
 from rnnlab._validation import check_positive_int
-from rnnlab.base import Model
+from rnnlab.models.base import Model
 from rnnlab.losses import sigmoid
 
 __all__ = ["JordanNetwork"]

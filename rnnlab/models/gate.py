@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from rnnlab._validation import as_generator, check_positive_int, check_step, describe
-from rnnlab.base import Parametric
+from rnnlab.models.base import Parametric
 from rnnlab.losses import sigmoid
 
 __all__ = ["Activation", "Gate", "SIGMOID", "TANH"]

@@ -9,13 +9,13 @@ import numpy as np
 from tqdm import tqdm  # text bar: works in Jupyter without widgets, no JS in the built HTML
 
 from rnnlab._validation import check_positive_float, check_positive_int
-from rnnlab.base import DivergenceError
+from rnnlab.models.base import DivergenceError
 from rnnlab.data import generate_batches
-from rnnlab.frn import FullyRecurrentNetwork
-from rnnlab.jordan import JordanNetwork
-from rnnlab.lstm import LSTM
-from rnnlab.lstm_rtrl import LSTM_RTRL
-from rnnlab.optim import SGD, Adam
+from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.jordan import JordanNetwork
+from rnnlab.models.lstm import LSTM
+from rnnlab.models.lstm_rtrl import LSTM_RTRL
+from rnnlab.training.optim import SGD, Adam
 
 __all__ = ["RECIPES", "TrainingRun", "accuracy", "clip_grad_norm", "evaluate", "train", "train_recipe"]
 
@@ -47,7 +47,7 @@ class TrainingRun:
 
     Attributes
     ----------
-    model : rnnlab.base.Model or rnnlab.lstm_rtrl.LSTM_RTRL
+    model : rnnlab.models.base.Model or rnnlab.models.lstm_rtrl.LSTM_RTRL
     losses : ndarray of shape (updates,)
     recipe : dict
         The settings used.
@@ -97,7 +97,7 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
     r"""Train ``model`` on ``steps`` batches from ``batches``.
 
     Each step is ``zero_grad``, ``loss_and_gradient`` (``forward`` and ``backward``,
-    or the online steps of :class:`~rnnlab.lstm_rtrl.LSTM_RTRL`), optional clipping, and
+    or the online steps of :class:`~rnnlab.models.lstm_rtrl.LSTM_RTRL`), optional clipping, and
     an update: gradient descent :math:`\theta \leftarrow \theta - \eta \nabla_\theta L`
     with learning rate ``eta``, or ``optimizer.step()``.
 
@@ -111,7 +111,7 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
     eta : float, optional
         Learning rate of plain gradient descent (give this or ``optimizer``).
     optimizer : object with a ``step()`` method, optional
-        For example :class:`~rnnlab.optim.Adam` built on ``model``.
+        For example :class:`~rnnlab.training.optim.Adam` built on ``model``.
     clip : float, optional
         If given, the gradient's joint norm is clipped to this value each step.
     max_weight : float, default 1e6

@@ -10,7 +10,7 @@ See chapter 2, *The fully recurrent network*.
 import numpy as np
 
 from rnnlab._validation import check_positive_int
-from rnnlab.base import Model
+from rnnlab.models.base import Model
 
 __all__ = ["FullyRecurrentNetwork"]
 

@@ -11,7 +11,7 @@ tagged cells that the book neither shows nor executes (``remove-cell``,
   ``raise NotImplementedError``); its metadata names the exercise and the reference
   solution, ``homework: {exercise: ..., points: ..., solution: "module:object ..."}``;
 - ``homework-check``: a cell that calls :func:`report` with a check of
-  :mod:`rnnlab.checks`; it prints what is wrong and never stops the notebook;
+  :mod:`rnnlab.homework.checks`; it prints what is wrong and never stops the notebook;
 - ``homework-remove``: a cell of the book that must not reach students (it would
   give a solution away).
 
@@ -43,7 +43,7 @@ import nbformat
 
 __all__ = ["build", "grade", "report"]
 
-CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+CHAPTERS = Path(__file__).resolve().parents[2] / "chapters"
 MIME = "application/vnd.rnnlab.check+json"
 SOLUTION_BLOCK = re.compile(r"^```\{solution\}.*?^```[ \t]*\n?", re.S | re.M)
 LITERALINCLUDE = re.compile(r"^(```|:::)\{literalinclude\}\s+(\S+)\s*\n(.*?)^\1[ \t]*\n?", re.S | re.M)
@@ -57,7 +57,7 @@ def report(exercise, check, *args, points=1, **kwargs):
     """
     from IPython.display import display
 
-    from rnnlab.checks import CheckFailed
+    from rnnlab.homework.checks import CheckFailed
 
     try:
         message, passed = check(*args, **kwargs), True
@@ -174,8 +174,8 @@ def _grading_cells(chapter, nonce):
     import jupytext
 
     cells = [nbformat.v4.new_code_cell(
-        "import importlib, rnnlab.checks, rnnlab.homework\n"
-        "importlib.reload(rnnlab.checks); importlib.reload(rnnlab.homework)\n"
+        "import importlib, rnnlab.homework.checks, rnnlab.homework\n"
+        "importlib.reload(rnnlab.homework.checks); importlib.reload(rnnlab.homework)\n"
         f"from rnnlab.homework import report  # grader {nonce}")]
     for cell in jupytext.read(CHAPTERS / f"{chapter}.md").cells:
         if "homework-check" in _tags(cell):

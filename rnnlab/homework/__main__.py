@@ -1,0 +1,5 @@
+import sys
+
+from rnnlab.homework import main
+
+sys.exit(main())

@@ -87,7 +87,7 @@ def main(argv=None):
         if args.command == "train":
             _train(args)
         elif args.command == "reproduce":
-            from rnnlab.training.experiments import exp3a_sweep
+            from rnnlab.training.reproduction import exp3a_sweep
 
             result = exp3a_sweep(args.out, jobs=args.jobs)
             for row in result["rows"]:
@@ -104,7 +104,7 @@ def main(argv=None):
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:
                 sweep = experiments.lstm_t100_sweep if args.name == "lstm-t100" else experiments.rtrl_lag_sweep
-                sweep(args.out)
+                sweep(args.out, jobs=args.jobs)
                 print(f"written to {args.out}")
     except DivergenceError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -86,7 +86,7 @@ def test_stopping_criteria_on_hand_made_cases():
 
 def test_protocol_learns_a_short_lag_and_records_st1_before_st2():
     """The paper's protocol end to end on T = 5 (a correctness test with a budget)."""
-    from rnnlab.training.experiments import EXP3A, exp3a_row
+    from rnnlab.training.reproduction import EXP3A, exp3a_row
 
     row = exp3a_row(5, 1, dict(EXP3A, trials=2, max_sequences=20_000, check_every=250), progress=False)
     assert all(s2 is not None for s2 in row["st2"])

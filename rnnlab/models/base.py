@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnlab._threads import one_blas_thread
 from rnnlab._validation import (
     as_generator,
     check_inputs,
@@ -162,6 +163,7 @@ class Model(Parametric):
         self._io = (x3, y3, steps, z)
         return float(bce_with_logits(z[:, steps], y3[:, steps]).sum() / B)
 
+    @one_blas_thread
     def forward(self, x, y):
         """Loss of one sequence or of a batch (mean over sequences), Eq. (2.5).
 
@@ -181,6 +183,7 @@ class Model(Parametric):
         x3, y3, steps = check_sequences(x, y, self.D, self.K)
         return self._loss(x3, y3, steps)
 
+    @one_blas_thread
     def backward(self):
         r"""Add the gradient of the last :meth:`forward`'s loss into the buffers.
 
@@ -205,6 +208,7 @@ class Model(Parametric):
         self.backward()
         return loss
 
+    @one_blas_thread
     def predict(self, x):
         r"""Prediction :math:`\hat y(T) = \sigma(z(T))` at the last step.
 
@@ -226,6 +230,7 @@ class Model(Parametric):
         return y_hat[0] if single else y_hat
 
     # -- gradient check ---------------------------------------------------------
+    @one_blas_thread
     def grad_check(self, eps=1e-5, thresh=1e-6):
         r"""Compare the analytic gradient with central differences, entry by entry.
 

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from rnnlab._threads import one_blas_thread
 from rnnlab._validation import as_generator, check_inputs, check_positive_int, check_sequences, describe
 from rnnlab.models.base import Parametric, init_uniform
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
@@ -182,6 +183,7 @@ class LSTM_RTRL(Parametric):
         return float(bce_with_logits(logits, y).sum() / B)
 
 
+    @one_blas_thread
     def loss_and_gradient(self, x, y):
         """Run whole sequences online and add the gradient of their loss into the buffers.
 
@@ -205,6 +207,7 @@ class LSTM_RTRL(Parametric):
                 loss += self.backward(y3[:, t])
         return loss
 
+    @one_blas_thread
     def predict(self, x):
         r"""Prediction :math:`\hat y(T)` for whole sequences (restarts the state with ``reset``).
 

@@ -7,19 +7,18 @@ See chapter 2, *The fully recurrent network* (section *How long a lag?*).
 """
 
 import json
-import multiprocessing
 import os
 import platform
 import time
-from pathlib import Path
-from concurrent.futures import ProcessPoolExecutor
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import binomtest
 
 from rnnlab.data import generate_batches
 from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.training.parallel import default_jobs, run_parallel
 from rnnlab.training.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
 
 __all__ = [
@@ -29,8 +28,10 @@ __all__ = [
     "frn_lag_run",
     "frn_lag_sweep",
     "load_results",
+    "lstm_t100_run",
     "lstm_t100_sweep",
     "machine_description",
+    "rtrl_lag_run",
     "rtrl_lag_sweep",
     "summarise_lag_sweep",
     "write_json",
@@ -51,11 +52,12 @@ FRN_LAG_GRID = {
 }
 
 
-def machine_description():
-    """One line naming the machine, Python, numpy and the BLAS thread setting (stored with results)."""
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+def machine_description(jobs=None):
+    """One line naming the machine, Python, numpy, the workers and the load (stored with results)."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    workers = f", {jobs} worker(s) with one BLAS thread each" if jobs else ""
     return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-            f"{platform.python_version()}, numpy {np.__version__}, OpenBLAS threads: {threads}")
+            f"{platform.python_version()}, numpy {np.__version__}{workers}, load average {load:.1f} at the start")
 
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
@@ -116,27 +118,17 @@ def frn_lag_run(init_scale, T, eta, seed, grid=FRN_LAG_GRID):
     return record
 
 
-def _run(args):
-    return frn_lag_run(*args)
-
-
 def frn_lag_sweep(out, jobs=None, grid=FRN_LAG_GRID, progress=True):
-    """Run the whole grid and write the records, the grid and the machine to ``out`` (JSON)."""
-    from tqdm import tqdm
-
+    """Run the whole grid (``jobs`` workers) and write the records, the grid and the machine to ``out`` (JSON)."""
     tasks = list(product(grid["init_scales"], grid["Ts"], grid["etas"], grid["seeds"]))
+    jobs = jobs or default_jobs()
+    machine = machine_description(jobs)
     start = time.time()
-    # One BLAS thread per worker: with every core busy, OpenBLAS's own threads on these
-    # small matrices wait for each other and slow each product down by 100x or more.
-    # The variable must be set before numpy loads, hence fresh ("spawn") worker processes.
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=context) as pool:
-        records = list(tqdm(pool.map(_run, tasks, chunksize=4), total=len(tasks), disable=not progress))
+    records = run_parallel(frn_lag_run, [task + (grid,) for task in tasks], jobs, progress, desc="frn-lag")
     result = {
         "command": "python -m rnnlab sweep frn-lag",
         "grid": grid,
-        "machine": machine_description(),
+        "machine": machine,
         "wall_seconds": round(time.time() - start, 1),
         "records": records,
     }
@@ -195,31 +187,34 @@ LSTM_T100 = {
 }
 
 
-def lstm_t100_sweep(out, settings=LSTM_T100, progress=True):
-    """Train the LSTM on T = 100 with each method and seed, one run at a time (honest wall times).
+def lstm_t100_run(method, seed, settings=LSTM_T100):
+    """Train the LSTM on T = 100 with one method and seed; stop at 99.9 % validation accuracy.
 
-    Each run stops when its validation accuracy reaches 99.9 % (checked every
-    ``check_every`` updates) or after the method's maximum number of updates; it is then
-    scored on 1000 fresh test sequences. Writes the runs, the settings and the machine to ``out`` (JSON).
+    Validation is checked every ``check_every`` updates; the run ends there or after the
+    method's maximum number of updates, and is scored on 1000 fresh test sequences.
     """
-    from tqdm import tqdm
+    T, spec = settings["T"], settings["methods"][method]
+    start = time.time()
+    run = train_recipe("lstm", T, seed, progress=False, **spec["overrides"])
+    seconds = time.time() - start
+    return dict(
+        method=method, seed=seed, solved=bool(run.val_acc and run.val_acc[-1] >= run.recipe["target"]),
+        updates=len(run.losses), sequences=run.sequences, seconds=round(seconds, 2),
+        test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
+        curve_sequences=[c * run.recipe["batch_size"] for c in run.checkpoints], curve_acc=run.val_acc,
+    )
 
-    T = settings["T"]
-    result = {"command": "python -m rnnlab sweep lstm-t100", "machine": machine_description(), "T": T,
-              "settings": {m: {"label": v["label"]} for m, v in settings["methods"].items()}, "methods": {}}
-    for method, spec in settings["methods"].items():
-        runs = []
-        for seed in tqdm(spec["seeds"], desc=method, disable=not progress):
-            start = time.time()
-            run = train_recipe("lstm", T, seed, progress=False, **spec["overrides"])
-            seconds = time.time() - start
-            solved = bool(run.val_acc and run.val_acc[-1] >= run.recipe["target"])
-            runs.append(dict(
-                seed=seed, solved=solved, updates=len(run.losses), sequences=run.sequences,
-                seconds=round(seconds, 2), test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
-                curve_sequences=[c * run.recipe["batch_size"] for c in run.checkpoints], curve_acc=run.val_acc,
-            ))
-        result["methods"][method] = runs
+
+def lstm_t100_sweep(out, settings=LSTM_T100, jobs=None, progress=True):
+    """Every method and seed of ``settings`` (``jobs`` workers); write the runs, settings and machine to ``out``."""
+    tasks = [(method, seed, settings) for method, spec in settings["methods"].items() for seed in spec["seeds"]]
+    jobs = jobs or default_jobs()
+    result = {"command": "python -m rnnlab sweep lstm-t100", "machine": machine_description(jobs),
+              "T": settings["T"], "settings": {m: {"label": v["label"]} for m, v in settings["methods"].items()}}
+    start = time.time()
+    runs = run_parallel(lstm_t100_run, tasks, jobs, progress, desc="lstm-t100")
+    result["wall_seconds"] = round(time.time() - start, 1)
+    result["methods"] = {m: [r for r in runs if r["method"] == m] for m in settings["methods"]}
     write_json(out, result)
     return result
 
@@ -228,120 +223,34 @@ def lstm_t100_sweep(out, settings=LSTM_T100, progress=True):
 RTRL_LAG = {"Ts": [1, 2, 5, 10, 20, 50, 100, 200, 500], "seeds": [0, 1, 2], "max_updates": 1500}
 
 
-def rtrl_lag_sweep(out, settings=RTRL_LAG, progress=True):
-    """Train ``lstm-rtrl`` and the same recipe with BPTT (``lstm``) for each T and seed.
+def rtrl_lag_run(T, seed, method, settings=RTRL_LAG):
+    """Train the chapter-5 recipe with truncated RTRL (``"rtrl"``) or full BPTT (``"bptt"``) on one T and seed.
 
-    Runs one at a time so that the recorded wall times are comparable. Each run stops
-    at the recipe's validation target (99 %) or after ``max_updates``.
+    Same network and optimiser for both; the run stops at the recipe's validation target
+    (99 %) or after ``max_updates``.
     """
-    from tqdm import tqdm
-
     rtrl = RECIPES["lstm-rtrl"]
     same = dict(init_scale=rtrl["init_scale"], model_kwargs=rtrl["model_kwargs"], target=rtrl["target"],
                 steps=settings["max_updates"])
-    result = {"command": "python -m rnnlab sweep rtrl-lag", "machine": machine_description(), "Ts": settings["Ts"],
-              "settings": {k: v for k, v in rtrl.items() if k not in ("model", "model_kwargs")}, "runs": []}
-    tasks = list(product(settings["Ts"], settings["seeds"], ("rtrl", "bptt")))
-    for T, seed, method in tqdm(tasks, disable=not progress):
-        start = time.time()
-        run = train_recipe("lstm-rtrl" if method == "rtrl" else "lstm", T, seed, progress=False, **same)
-        result["runs"].append(dict(
-            T=T, seed=seed, method=method, solved=bool(run.val_acc[-1] >= run.recipe["target"]),
-            updates=len(run.losses), sequences=run.sequences, seconds=round(time.time() - start, 2),
-            test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
-        ))
-    write_json(out, result)
-    return result
-
-
-# Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
-EXP3A = {
-    "rows": [dict(T=100, N=3), dict(T=100, N=1)],
-    "trials": 10,
-    "learning_rate": 1.0,
-    "check_every": 500,
-    "max_sequences": 150_000,
-    "n_test": 256,
-    "n_final": 2560,
-}
-
-
-def _padded(streams, count=1):
-    """``count`` sequences from each stream, zero-padded: x (N, count, T_max), lengths and targets (N, count)."""
-    samples = [[next(s) for _ in range(count)] for s in streams]
-    T_max = max(x.shape[0] for row in samples for x, _ in row)
-    x = np.zeros((len(streams), count, T_max))
-    lengths = np.zeros((len(streams), count), dtype=int)
-    y = np.zeros((len(streams), count))
-    for n, row in enumerate(samples):
-        for b, (xs, ys) in enumerate(row):
-            x[n, b, :len(xs)] = xs[:, 0]
-            lengths[n, b], y[n, b] = len(xs), ys[0]
-    return x, lengths, y
-
-
-def exp3a_row(T, N, settings=EXP3A, seed=0, progress=True):
-    """Train ``trials`` independent networks online with the paper's protocol; record ST1 and ST2.
-
-    Each trial has its own weights (seed ``seed``), training stream (``1000 + trial``) and
-    256 test sequences (``5000 + trial``); lengths vary in [T, T + T/10] and the first N
-    elements carry the class. After every ``check_every`` training sequences the test set
-    decides ST1 and ST2; a trial that reaches ST2 stops learning and is scored on
-    ``n_final`` fresh sequences (``9000 + trial``).
-
-    Returns
-    -------
-    dict
-        Per trial: sequences to ST1 and to ST2 (``None`` if not reached within the budget),
-        the misclassified fraction after training, and the wall time of the row.
-    """
-    from tqdm import tqdm
-
-    from rnnlab.data import generate_data
-    from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
-
-    trials = settings["trials"]
-    streams = [generate_data(T, seed=1000 + k, N=N, variable_length=True) for k in range(trials)]
-    tests = _padded([generate_data(T, seed=5000 + k, N=N, variable_length=True) for k in range(trials)],
-                    settings["n_test"])
-    net = LSTM1997(trials, rng=seed)
-    active = np.ones(trials, dtype=bool)
-    st1_at, st2_at = [None] * trials, [None] * trials
-    lr = settings["learning_rate"]
     start = time.time()
-    bar = tqdm(total=settings["max_sequences"], desc=f"T={T} N={N}", disable=not progress, mininterval=2)
-    for k in range(1, settings["max_sequences"] + 1):
-        x, lengths, y = _padded(streams)
-        dw, dw_out, _ = net.gradient(x[:, 0], lengths[:, 0], y[:, 0])
-        net.w -= lr * active[:, None, None] * dw          # online: one sequence, one update
-        net.w_out -= lr * active[:, None] * dw_out
-        if k % settings["check_every"]:
-            continue
-        bar.update(settings["check_every"])
-        st1, st2 = stopping_criteria(net.predict(tests[0], tests[1]), tests[2])
-        for n in range(trials):
-            if active[n] and st1[n] and st1_at[n] is None:
-                st1_at[n] = k
-            if active[n] and st2[n]:
-                st2_at[n], active[n] = k, False
-        if not active.any():
-            break
-    bar.close()
-    final = _padded([generate_data(T, seed=9000 + k, N=N, variable_length=True) for k in range(trials)],
-                    settings["n_final"])
-    wrong = np.abs(net.predict(final[0], final[1]) - final[2]) >= 0.2
-    return dict(T=T, N=N, st1=st1_at, st2=st2_at, misclassified=wrong.mean(axis=1).tolist(),
-                sequences_trained=k, seconds=round(time.time() - start, 1))
+    run = train_recipe("lstm-rtrl" if method == "rtrl" else "lstm", T, seed, progress=False, **same)
+    return dict(
+        T=T, seed=seed, method=method, solved=bool(run.val_acc[-1] >= run.recipe["target"]),
+        updates=len(run.losses), sequences=run.sequences, seconds=round(time.time() - start, 2),
+        test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
+    )
 
 
-def exp3a_sweep(out, settings=EXP3A, jobs=None, progress=True):
-    """Run every row of the reproduction (one process per row) and write them to ``out`` (JSON)."""
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=context) as pool:
-        futures = [pool.submit(exp3a_row, row["T"], row["N"], settings, 0, False) for row in settings["rows"]]
-        rows = [f.result() for f in futures]
-    result = {"command": "python -m rnnlab reproduce --out results/exp3a.json", "machine": machine_description(),
-              "settings": settings, "rows": rows}
+def rtrl_lag_sweep(out, settings=RTRL_LAG, jobs=None, progress=True):
+    """Every T, seed and method of ``settings`` (``jobs`` workers); write the runs to ``out`` (JSON)."""
+    tasks = [(T, seed, method, settings) for T, seed, method in product(settings["Ts"], settings["seeds"],
+                                                                         ("rtrl", "bptt"))]
+    jobs = jobs or default_jobs()
+    rtrl = RECIPES["lstm-rtrl"]
+    result = {"command": "python -m rnnlab sweep rtrl-lag", "machine": machine_description(jobs), "Ts": settings["Ts"],
+              "settings": {k: v for k, v in rtrl.items() if k not in ("model", "model_kwargs")}}
+    start = time.time()
+    result["runs"] = run_parallel(rtrl_lag_run, tasks, jobs, progress, desc="rtrl-lag")
+    result["wall_seconds"] = round(time.time() - start, 1)
     write_json(out, result)
     return result

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm  # text bar: works in Jupyter without widgets, no JS in the built HTML
 
+from rnnlab._threads import one_blas_thread
 from rnnlab._validation import check_positive_float, check_positive_int
 from rnnlab.models.base import DivergenceError
 from rnnlab.data import generate_batches
@@ -92,6 +93,7 @@ def _check_weights(model, max_weight):
             raise DivergenceError(f"parameter {name} has an entry of size {largest:.3g} (max_weight {max_weight:g})")
 
 
+@one_blas_thread
 def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_weight=1e6, progress=True,
           desc="training"):
     r"""Train ``model`` on ``steps`` batches from ``batches``.

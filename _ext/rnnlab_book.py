@@ -4,6 +4,8 @@
   its scripts twice, which is a JavaScript error on every page; the book has no live
   code (and thebe would load from a CDN), so its scripts are dropped and exact
   duplicates removed.
+- The kernels that execute the chapters use matplotlib's inline backend whatever
+  ``MPLBACKEND`` the shell sets (with ``Agg`` every figure would be lost).
 - pydata-sphinx-theme logs "Got invalid theme mode" when no default mode is set;
   the book follows the reader's system setting ("auto").
 - sphinx-book-theme offers the executed ``.ipynb`` of a MyST chapter for download only
@@ -48,6 +50,12 @@ def _quiet_scripts(app, pagename, templatename, context, doctree):
             seen.add((name, body))
             kept.append(js)
     scripts[:] = kept
+
+
+def _inline_figures(app, config):
+    # The kernels that execute the chapters inherit this process's environment; a shell with
+    # MPLBACKEND=Agg (common on servers and in CI) would make every figure silently vanish.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 
 
 def _default_mode(app, config):
@@ -145,6 +153,7 @@ def _link_student_notebook(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.connect("config-inited", _inline_figures)
     app.connect("config-inited", _default_mode)
     app.connect("config-inited", _drop_stale_cache)
     app.connect("env-get-outdated", _reread_everything)

@@ -128,7 +128,8 @@ def check_sequences(x, y, D, K):
     """Validate a forward pass's inputs and targets; return them in batch form.
 
     ``x`` of shape (T, D) takes ``y`` of shape (K,) (loss at the last step only,
-    many-to-one) or (T, K) (loss at every step, many-to-many); ``x`` of shape
+    many-to-one) or (T, K) (loss at every step, many-to-many) — and, when K = 1, a plain
+    number (``model.forward(x, 1)``, as the course's assignment writes it); ``x`` of shape
     (B, T, D) takes ``y`` of shape (B, K) or (B, T, K).
 
     Returns
@@ -143,6 +144,8 @@ def check_sequences(x, y, D, K):
     B, T, _ = x3.shape
     arr = _as_float_array("y", y)
     lead = () if single else (B,)
+    if arr.ndim == 0 and single and K == 1:
+        arr = arr.reshape(1)                     # a plain number: the target of the one output
     if arr.shape == lead + (K,):
         steps = np.zeros(T, dtype=bool)
         steps[-1] = True
@@ -153,8 +156,9 @@ def check_sequences(x, y, D, K):
         y3 = arr.reshape(B, T, K)
     else:
         many_to_one, many_to_many = lead + (K,), lead + (T, K)
+        number = " or a plain number" if single and K == 1 else ""
         raise ValueError(
-            f"y must have shape {many_to_one} (loss at the last step) or {many_to_many} "
+            f"y must have shape {many_to_one}{number} (loss at the last step) or {many_to_many} "
             f"(loss at every step) for x of shape {np.shape(x)}; got shape {arr.shape}"
         )
     if np.any((arr < 0) | (arr > 1)):

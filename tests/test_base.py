@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from conftest import FRNWithoutRecurrence
-from rnnlab import DivergenceError, FullyRecurrentNetwork, GradientCheckError
+from conftest import FRNWithoutRecurrence, numerical_gradient
+from rnnlab import LSTM, DivergenceError, FullyRecurrentNetwork, GradientCheckError, JordanNetwork, generate_data
+from rnnlab.models.base import central_difference
 
 
 @pytest.fixture
@@ -30,8 +31,69 @@ def test_grad_check_passes_a_correct_model_and_reports_every_parameter(case):
     report = net.grad_check()
     assert set(report) == {"W", "R", "V"}
     for r in report.values():
-        assert r.rel_error < 1e-6 and r.abs_error >= 0
+        assert r.rel_error < 1e-6 and 0 <= r.abs_error < 1e-7 and r.uncertainty > 0
         assert len(r.worst) == 2
+
+
+MODELS = [(FullyRecurrentNetwork, 32), (JordanNetwork, 32), (LSTM, 8)]
+
+
+@pytest.mark.parametrize("model, I", MODELS)
+@pytest.mark.parametrize("init_scale", [0.01, 0.5])
+@pytest.mark.parametrize("eps", [1e-7, 1e-6, 1e-5, 1e-4])
+def test_grad_check_never_cries_wolf_on_a_correct_model(model, I, init_scale, eps):
+    """The assignment's own call, grad_check(1e-7, 1e-7), at the course's and at large weights.
+
+    At init 0.01 many entries are of size 1e-8 and below the rounding floor of a relative
+    check; at 0.5 and eps = 1e-4 the truncation error (~1e-7) exceeds an absolute 1e-7:
+    the numerical uncertainty in the criterion covers both.
+    """
+    net = model(1, I, 1, rng=0, init_scale=init_scale)
+    x, y = next(generate_data(10))
+    net.forward(x, 1)
+    report = net.grad_check(eps, 1e-7)
+    assert max(r.excess for r in report.values()) <= 1e-7
+
+
+@pytest.mark.parametrize("model, I", MODELS)
+@pytest.mark.parametrize("init_scale", [0.01, 0.5])
+def test_grad_check_names_a_single_wrong_entry_at_the_default_weights(model, I, init_scale):
+    class Corrupted(model):
+        def _backward(self, psi):
+            super()._backward(psi)
+            name = self.param_names[1]
+            self.grads()[name][(2, 0)] += 1e-6        # ten times thresh: a wrong entry, not noise
+
+    net = Corrupted(1, I, 1, rng=0, init_scale=init_scale)
+    net.forward(next(generate_data(10))[0], 1)
+    name = net.param_names[1]
+    head, _, leaf = name.rpartition(".")
+    pattern = rf"{head + '.' if head else ''}d{leaf} differs .*worst entry \[2, 0\]"
+    with pytest.raises(GradientCheckError, match=pattern) as info:
+        net.grad_check(1e-7, 1e-7)
+    assert str(info.value).count("differs") == 1
+
+
+def test_central_difference_agrees_with_an_independent_stencil(rng):
+    p = rng.normal(size=(3, 2))
+    target = rng.normal(size=(3, 2))
+
+    def loss():
+        return float(np.sum(np.sin(p) * target) + np.sum(p**3))
+
+    before = p.copy()
+    np.testing.assert_allclose(central_difference(loss, p, 1e-5), numerical_gradient(loss, p), rtol=1e-8)
+    np.testing.assert_array_equal(p, before)          # restored exactly
+
+
+@pytest.mark.parametrize("model", [FullyRecurrentNetwork, JordanNetwork, LSTM])
+def test_a_plain_number_is_the_target_of_a_one_output_network(model, rng):
+    """model.forward(x, 1), as the assignment writes it: the same loss as y = [1.0]."""
+    net = model(1, 4, 1, rng=0, init_scale=0.5)
+    x = rng.normal(size=(6, 1))
+    assert net.forward(x, 1) == net.forward(x, np.array([1.0])) == net.forward(x, 1.0)
+    assert net.forward(x, 0) == net.forward(x, [0.0])
+    net.backward()
 
 
 def test_grad_check_catches_missing_recurrence_and_names_the_parameter(rng):
@@ -136,6 +198,7 @@ def test_update_reports_divergence(case):
         (np.full((4, 1), np.inf), np.ones(1), "x contains NaN or inf"),
         (np.zeros((4, 1)), np.ones(2), r"y must have shape \(1,\) .* or \(4, 1\) .*got shape \(2,\)"),
         (np.zeros((3, 4, 1)), np.ones(3), r"y must have shape \(3, 1\) .* or \(3, 4, 1\)"),
+        (np.zeros((3, 4, 1)), 1.0, r"y must have shape \(3, 1\) \(loss"),
         (np.zeros((4, 1)), np.array([1.5]), r"targets in \[0, 1\]; got values from 1.5"),
         (np.zeros((4, 1)), np.array([-1.0]), r"targets in \[0, 1\]"),
         (np.zeros((4, 1)), np.array([np.nan]), "y contains NaN or inf"),

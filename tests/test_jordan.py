@@ -60,4 +60,4 @@ def test_grad_check_passes_and_param_names(rng):
     assert tuple(net.params()) == ("W", "R", "V")
     assert net.R.shape == (6, 1)
     net.forward(rng.normal(size=(3, 8, 1)), np.ones((3, 1)))
-    assert all(r.rel_error < 1e-6 for r in net.grad_check().values())
+    assert all(r.excess <= 1e-7 for r in net.grad_check().values())

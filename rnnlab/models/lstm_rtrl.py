@@ -154,7 +154,7 @@ class LSTM_RTRL(Parametric):
 
         Parameters
         ----------
-        y : array_like of shape (K,) or (B, K)
+        y : array_like of shape (K,) or (B, K), or a number when K = 1 and there is no batch axis
             Target of the current step, in [0, 1].
 
         Returns
@@ -241,6 +241,8 @@ def _check_step_input(x_t, lead, D):
 
 def _check_step_target(y, lead, K):
     arr = np.asarray(y, dtype=float)
+    if arr.ndim == 0 and lead == () and K == 1:
+        arr = arr.reshape(1)                     # a plain number: the target of the one output
     if arr.shape != lead + (K,):
         raise ValueError(f"y must have shape {lead + (K,)} for the current step; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):

@@ -18,6 +18,8 @@
   the execution cache is dropped and every page is read (and executed) again.
 - Chapters with exercises link their student notebook (from ``rnnlab.homework``,
   published under ``_homework/student/``) in the download menu.
+- The API page is generated from the package: one ``automodule`` section per module,
+  found by walking ``rnnlab``, so a new module cannot be left out.
 - ``RNNLAB_EDITION=student`` builds the student edition: solutions, listings of the
   package's source and cells tagged ``homework-remove`` are removed from the pages,
   not merely folded (sphinx-exercise's own ``hide_solutions`` fails on gated solutions,
@@ -152,6 +154,34 @@ def _link_student_notebook(app, pagename, templatename, context, doctree):
             })
 
 
+API_MARKER = "<!-- rnnlab-api: the book's extension inserts one section per module here -->"
+
+
+def _api_sections(package="rnnlab"):
+    """One section per module of the package, each an ``automodule`` of its exported names."""
+    import importlib
+    import pkgutil
+
+    root = importlib.import_module(package)
+    order = [f"{package}.data", f"{package}.losses", f"{package}.models", f"{package}.training", f"{package}.homework"]
+    found = [m.name for m in pkgutil.walk_packages(root.__path__, package + ".")
+             if not m.name.split(".")[-1].startswith("_")]
+    names = [package] + sorted(found, key=lambda n: (next(i for i, p in enumerate(order) if n.startswith(p)), n))
+    sections = []
+    for name in names:
+        module = importlib.import_module(name)
+        if not getattr(module, "__all__", None) and name != package:
+            continue                                  # a subpackage that only groups modules
+        members = "" if name == package else "\n   :members:"      # the package only re-exports
+        sections.append(f"## `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}{members}\n```\n")
+    return "\n".join(sections)
+
+
+def _generate_api(app, docname, source):
+    if docname == "api" and API_MARKER in source[0]:
+        source[0] = source[0].replace(API_MARKER, _api_sections())
+
+
 def setup(app):
     app.connect("config-inited", _inline_figures)
     app.connect("config-inited", _default_mode)
@@ -159,6 +189,7 @@ def setup(app):
     app.connect("env-get-outdated", _reread_everything)
     app.connect("build-finished", _remember_fingerprint)
     app.connect("doctree-read", _student_edition)
+    app.connect("source-read", _generate_api)
     app.connect("html-page-context", _quiet_scripts)
     app.connect("html-page-context", _offer_executed_notebook, priority=500)  # before the theme (501)
     app.connect("html-page-context", _link_student_notebook, priority=502)    # after the theme's menu

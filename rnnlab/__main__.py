@@ -2,6 +2,9 @@
 
     python -m rnnlab train --model frn --T 20 --seed 0 --out model.npz
     python -m rnnlab sweep frn-lag --out results/frn_lag.json
+    python -m rnnlab sweep frn-truncation --out results/frn_truncation.json
+    python -m rnnlab sweep jordan-lag --out results/jordan_lag.json
+    python -m rnnlab sweep latching --out results/latching.json
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
     python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
     python -m rnnlab bench --out results/bench.json
@@ -47,7 +50,7 @@ def _parser():
     rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
-    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag"])
+    sw.add_argument("name", choices=["frn-lag", "frn-truncation", "jordan-lag", "latching", "lstm-t100", "rtrl-lag"])
     sw.add_argument("--out", required=True, help="JSON file to write")
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     return parser
@@ -97,13 +100,14 @@ def main(argv=None):
 
             run_benchmarks(repeats=args.repeats, out=args.out)
         else:
-            from rnnlab import experiments
+            from rnnlab.training import experiments
 
-            if args.name == "frn-lag":
-                result = experiments.frn_lag_sweep(args.out, jobs=args.jobs)
+            if args.name in experiments.LAG_GRIDS:
+                result = experiments.lag_sweep(args.name, args.out, jobs=args.jobs)
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:
-                sweep = experiments.lstm_t100_sweep if args.name == "lstm-t100" else experiments.rtrl_lag_sweep
+                sweep = {"lstm-t100": experiments.lstm_t100_sweep, "rtrl-lag": experiments.rtrl_lag_sweep,
+                         "latching": experiments.latching_sweep}[args.name]
                 sweep(args.out, jobs=args.jobs)
                 print(f"written to {args.out}")
     except DivergenceError as err:

@@ -13,24 +13,22 @@ See the *Performance* page.
 from contextlib import contextmanager
 from functools import wraps
 
+import numpy  # noqa: F401 - loads numpy's BLAS, which the controller must find
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["blas_threads", "one_blas_thread"]
 
 #: Threads the decorated loops use; ``None`` leaves the BLAS default (the benchmark compares both).
 BLAS_THREADS = 1
-_controller = None
+_controller = ThreadpoolController()             # finds the loaded BLAS libraries (~1 ms), once
 
 
 @contextmanager
 def blas_threads(n):
     """Run the body with ``n`` BLAS threads (``None``: the library's default), then restore."""
-    global _controller
     if n is None:
         yield
         return
-    if _controller is None:                      # finding the loaded BLAS libraries costs ~1 ms: once
-        _controller = ThreadpoolController()
     with _controller.limit(limits=n, user_api="blas"):
         yield
 

@@ -94,13 +94,15 @@ def generate_data(T, seed=DEFAULT_SEED, *, N=1, variable_length=False):
     return stream()
 
 
-def generate_batches(T, batch_size, seed=DEFAULT_SEED, *, N=1):
+def generate_batches(T, batch_size, seed=DEFAULT_SEED, *, N=1, max_T=None):
     """Infinite stream of batches of the 2-sequence problem, drawn vectorised.
 
     Same distribution as :func:`generate_data` (fixed length ``T``), but each
     batch is drawn with one call per array, which is what training loops want.
     The batch stream is not the single-sample stream regrouped: the same seed
     gives different (equally valid) draws in the two functions.
+
+    See chapter 1, *The memory task*.
 
     Parameters
     ----------
@@ -112,20 +114,26 @@ def generate_batches(T, batch_size, seed=DEFAULT_SEED, *, N=1):
         Seeds a local generator.
     N : int, default 1
         Number of leading elements that carry the class.
+    max_T : int, optional
+        If given, each batch has its own length, drawn uniformly from ``[T, max_T]``
+        (all sequences of one batch share it; chapter 3, *The latching dilemma*).
 
     Yields
     ------
-    x : ndarray of shape (B, T, 1)
+    x : ndarray of shape (B, T_b, 1)
+        ``T_b = T`` unless ``max_T`` is given.
     y : ndarray of shape (B, 1)
-
-    See chapter 1, *The memory task*.
     """
     T, N = _check_task(T, N)
     B = check_positive_int("batch_size", batch_size)
+    longest = T if max_T is None else check_positive_int("max_T", max_T)
+    if longest < T:
+        raise ValueError(f"max_T must be at least T = {T}; got {max_T}")
     rng = as_generator(seed)
 
     def stream():
         while True:
-            yield _draw(rng, B, T, N)
+            length = T if longest == T else int(rng.integers(T, longest + 1))
+            yield _draw(rng, B, length, N)
 
     return stream()

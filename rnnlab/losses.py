@@ -25,6 +25,8 @@ sigmoid = expit  # scipy's logistic function saturates to 0 or 1 without overflo
 def softplus(u):
     r"""Stable :math:`\log(1 + e^u)`, computed as :math:`\log(1 + e^{-|u|}) + \max(0, u)`.
 
+    See chapter 2, *The fully recurrent network*.
+
     Parameters
     ----------
     u : ndarray
@@ -46,6 +48,8 @@ def softplus(u):
 def bce_with_logits(z, y):
     """Binary cross-entropy of targets ``y`` given logits ``z``, elementwise (Eq. 2.4).
 
+    See chapter 2, *The fully recurrent network*.
+
     Parameters
     ----------
     z : ndarray
@@ -65,5 +69,7 @@ def bce_with_logits_grad(z, y):
     r"""Derivative of :func:`bce_with_logits` with respect to the logits: :math:`\sigma(z) - y`.
 
     This is the output error :math:`\psi` of chapter 2 (Eq. 2.6).
+
+    See chapter 2, *The fully recurrent network*.
     """
     return sigmoid(z) - y

@@ -68,7 +68,7 @@ def test_grad_check_names_a_single_wrong_entry_at_the_default_weights(model, I, 
     net.forward(next(generate_data(10))[0], 1)
     name = net.param_names[1]
     head, _, leaf = name.rpartition(".")
-    pattern = rf"{head + '.' if head else ''}d{leaf} differs .*worst entry \[2, 0\]"
+    pattern = rf"{head + '.' if head else ''}d{leaf} differs from the numerical gradient at entry \[2, 0\]"
     with pytest.raises(GradientCheckError, match=pattern) as info:
         net.grad_check(1e-7, 1e-7)
     assert str(info.value).count("differs") == 1
@@ -99,7 +99,7 @@ def test_a_plain_number_is_the_target_of_a_one_output_network(model, rng):
 def test_grad_check_catches_missing_recurrence_and_names_the_parameter(rng):
     net = FRNWithoutRecurrence(1, 4, 1, rng=rng, init_scale=0.5)
     net.forward(rng.normal(size=(2, 6, 1)), np.array([[1.0], [0.0]]))
-    with pytest.raises(GradientCheckError, match=r"dW differs from the numerical gradient.*worst entry \[\d+, 0\]"):
+    with pytest.raises(GradientCheckError, match=r"dW differs from the numerical gradient at entry \[\d+, 0\]"):
         net.grad_check()
 
 
@@ -111,7 +111,7 @@ def test_grad_check_cannot_pass_a_corrupted_entry(rng, entry, amount):
     with pytest.raises(GradientCheckError) as info:
         net.grad_check()
     message = str(info.value)
-    assert "dR differs" in message and f"worst entry {list(entry)}" in message
+    assert "dR differs" in message and f"at entry {list(entry)}" in message
     assert "dW differs" not in message and "dV differs" not in message
 
 

@@ -97,6 +97,20 @@ def test_page_is_clean_offline(site, browser, path):
         broken = page.evaluate(
             "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
         assert broken == [], f"images not loaded: {broken}"
+        empty = page.evaluate("() => [...document.querySelectorAll('figure')]"
+                              ".filter(f => !f.querySelector('img')).map(f => f.id || f.textContent.slice(0, 60))")
+        assert empty == [], f"figures without an image: {empty}"
+        raw = page.evaluate(r"""() => {
+            const text = [...document.querySelectorAll('article p, article li')]
+                .filter(e => !e.closest('pre, code, .highlight')).map(e => e.textContent);
+            return text.filter(t => /\|\s*-{3,}\s*\|/.test(t) || /^\s*\|.*\|\s*$/m.test(t)).map(t => t.slice(0, 80));
+        }""")
+        assert raw == [], f"raw Markdown table text instead of a table: {raw}"
+        wide = page.evaluate("""() => [...document.querySelectorAll('div.cell_output pre, div.cell_output table')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right >
+                         e.closest('article').getBoundingClientRect().right + 1)
+            .map(e => e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b).slice(0, 100))""")
+        assert wide == [], f"outputs wider than their column (longest line shown): {wide}"
         solutions = page.locator("div.solution.dropdown")
         if solutions.count():
             content = solutions.first.locator("section").first

@@ -136,3 +136,13 @@ def test_other_bad_arguments(kwargs, error, pattern):
 def test_bad_batch_size(B):
     with pytest.raises((TypeError, ValueError), match="batch_size must be a positive integer"):
         generate_batches(10, B)
+
+
+def test_batches_of_varying_length_cover_T_to_max_T():
+    stream = generate_batches(10, 4, seed=3, max_T=13)
+    shapes = {next(stream)[0].shape for _ in range(200)}
+    assert shapes == {(4, T, 1) for T in range(10, 14)}
+    fixed = generate_batches(10, 4, seed=3, max_T=10)                # max_T = T: the fixed-length stream
+    np.testing.assert_array_equal(next(fixed)[0], next(generate_batches(10, 4, seed=3))[0])
+    with pytest.raises(ValueError, match="max_T must be at least T = 10; got 9"):
+        generate_batches(10, 4, max_T=9)

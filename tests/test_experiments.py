@@ -6,27 +6,31 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from rnnlab.training.experiments import FRN_LAG_GRID, frn_lag_run, summarise_lag_sweep
+from rnnlab.training.experiments import FRN_LAG_GRID, JORDAN_LAG_GRID, lag_run, summarise_lag_sweep
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-def test_committed_frn_sweep_is_regenerable():
-    """Rerun two committed runs from scratch: the file is what the command produces."""
-    result = json.loads((RESULTS / "frn_lag.json").read_text())
-    assert result["grid"] == json.loads(json.dumps(FRN_LAG_GRID))
-    assert len(result["records"]) == len(FRN_LAG_GRID["init_scales"]) * len(FRN_LAG_GRID["Ts"]) * len(
-        FRN_LAG_GRID["etas"]) * len(FRN_LAG_GRID["seeds"])
-    for key in [(0.01, 2, 0.3, 1), (0.15, 4, 1.0, 3)]:
-        committed = next(r for r in result["records"] if (r["init_scale"], r["T"], r["eta"], r["seed"]) == key)
-        assert frn_lag_run(*key) == committed
+@pytest.mark.parametrize("name, grid, keys", [
+    ("frn_lag", FRN_LAG_GRID, [("uniform ±0.01", 2, 0.3, 1), ("uniform ±0.15", 4, 1.0, 3), ("orthogonal R", 5, 3.0, 0)]),
+    ("jordan_lag", JORDAN_LAG_GRID, [("uniform ±0.15", 2, 1.0, 2)]),
+])
+def test_committed_lag_sweeps_are_regenerable(name, grid, keys):
+    """Rerun committed runs from scratch: the file is what the command produces."""
+    result = json.loads((RESULTS / f"{name}.json").read_text())
+    assert result["grid"] == json.loads(json.dumps(grid))
+    runs = sum(len(spec["Ts"]) for spec in grid["configs"].values()) * len(grid["etas"]) * len(grid["seeds"])
+    assert len(result["records"]) == runs
+    for key in keys:
+        committed = next(r for r in result["records"] if (r["config"], r["T"], r["eta"], r["seed"]) == key)
+        assert lag_run(*key, grid=grid) == committed
 
 
 def fake_result(val, test):
-    """A sweep of one scale, one T, two learning rates, two checkpoints and two seeds."""
-    grid = dict(FRN_LAG_GRID, init_scales=[0.1], Ts=[7], etas=[0.5, 2.0], checkpoints=[10, 20], seeds=[0, 1],
-                n_test=100)
-    records = [dict(init_scale=0.1, T=7, eta=eta, seed=seed, val_acc=val[eta][seed], test_acc=test[eta][seed])
+    """A sweep of one configuration, one T, two learning rates, two checkpoints and two seeds."""
+    grid = dict(FRN_LAG_GRID, configs={"c": dict(init_scale=0.1, Ts=[7])}, etas=[0.5, 2.0], checkpoints=[10, 20],
+                seeds=[0, 1], n_test=100)
+    records = [dict(config="c", T=7, eta=eta, seed=seed, val_acc=val[eta][seed], test_acc=test[eta][seed])
                for eta in (0.5, 2.0) for seed in (0, 1)]
     return dict(grid=grid, records=records)
 

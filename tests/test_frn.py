@@ -137,3 +137,68 @@ def test_loss_finite_at_huge_logits():
         net.backward()
         assert all(np.all(np.isfinite(g)) for g in net.grads().values())
     assert loss == pytest.approx(0.0, abs=1e-12)  # target 1 at z ~ +1e4
+
+
+def detached_loss(W, R, V, x, y, k, boundary):
+    """Like reference_loss, but the state entering every chunk of k steps is the constant ``boundary``.
+
+    ``boundary[b][t]`` is a(t) of the unperturbed network: perturbing a weight then changes the
+    loss only through the steps of each chunk, which is what truncated BPTT differentiates.
+    """
+    B, T, _ = x.shape
+    total = 0.0
+    for b in range(B):
+        a = np.zeros(W.shape[0])
+        for t in range(T):
+            if t and t % k == 0:
+                a = boundary[b][t - 1]
+            a = np.tanh(W @ x[b, t] + R @ a)
+            if y.ndim == 3 or t == T - 1:
+                z = V @ a
+                target = y[b, t] if y.ndim == 3 else y[b]
+                total += np.sum(-target * log_sigmoid(z) - (1 - target) * log_sigmoid(-z))
+    return total / B
+
+
+@pytest.mark.parametrize("many_to_many", [False, True])
+def test_truncated_bptt_is_the_gradient_with_detached_chunk_boundaries(rng, many_to_many):
+    full, x, y = make_case(rng, 3, 8, many_to_many=many_to_many)
+    net = FullyRecurrentNetwork(2, 4, 2, rng=0, truncation=3)
+    for name, p in net.params().items():
+        p[...] = full.params()[name]
+    boundary = [None] * 3
+    for b in range(3):                                   # the unperturbed states a(1..T)
+        a, states = np.zeros(4), []
+        for t in range(8):
+            a = np.tanh(net.W @ x[b, t] + net.R @ a)
+            states.append(a)
+        boundary[b] = states
+    net.zero_grad()
+    net.forward(x, y)
+    net.backward()
+    assert_gradients_match(net, lambda: detached_loss(net.W, net.R, net.V, x, y, 3, boundary))
+    full.forward(x, y)
+    full.backward()
+    assert not np.allclose(full.dW, net.dW)            # the truncation changes the gradient
+
+
+def test_truncation_longer_than_the_sequence_is_full_bptt(rng):
+    full, x, y = make_case(rng, 2, 5)
+    cut = FullyRecurrentNetwork(2, 4, 2, rng=0, truncation=5)
+    for name, p in cut.params().items():
+        p[...] = full.params()[name]
+    for net in (full, cut):
+        net.forward(x, y)
+        net.backward()
+    for name in full.params():
+        np.testing.assert_array_equal(full.grads()[name], cut.grads()[name])
+
+
+@pytest.mark.parametrize("recurrent_init", ["orthogonal", "identity"])
+def test_recurrent_init(recurrent_init):
+    net = FullyRecurrentNetwork(1, 16, 1, rng=3, recurrent_init=recurrent_init)
+    np.testing.assert_allclose(np.linalg.svd(net.R, compute_uv=False), np.ones(16), atol=1e-12)
+    if recurrent_init == "identity":
+        np.testing.assert_array_equal(net.R, np.eye(16))
+    with pytest.raises(ValueError, match="recurrent_init must be"):
+        FullyRecurrentNetwork(1, 4, 1, recurrent_init="zeros")

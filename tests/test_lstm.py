@@ -127,7 +127,7 @@ def test_grad_check_catches_a_corrupted_gradient(rng):
 
     net = Corrupted(1, 3, 1, rng=rng, init_scale=0.5)
     net.forward(rng.normal(size=(2, 5, 1)), np.array([[1.0], [0.0]]))
-    with pytest.raises(GradientCheckError, match=r"i\.dR differs .*worst entry \[1, 2\]"):
+    with pytest.raises(GradientCheckError, match=r"i\.dR differs from the numerical gradient at entry \[1, 2\]"):
         net.grad_check()
     assert LSTM(1, 3, 1, rng=0, init_scale=0.5).forward(np.ones((4, 1)), [1.0]) > 0
 

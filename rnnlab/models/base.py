@@ -33,11 +33,17 @@ __all__ = ["DivergenceError", "GradientCheckError", "GradCheckResult", "Model", 
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or parameter (the learning rate is too large)."""
+    """Training produced a non-finite loss or parameter (the learning rate is too large).
+
+    See chapter 2, *The fully recurrent network* (section *Training*).
+    """
 
 
 class GradientCheckError(AssertionError):
-    """The analytic gradient of some parameter disagrees with central differences."""
+    """The analytic gradient of some parameter disagrees with central differences.
+
+    See chapter 2, *The fully recurrent network*.
+    """
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class GradCheckResult:
     ``uncertainty`` the numerical uncertainty at that entry, and ``rel_error`` the
     distance divided by the largest entry of either gradient (0 when both are zero).
     The check passes when ``abs_error - uncertainty <= thresh``.
+
+    See chapter 2, *The fully recurrent network*.
     """
 
     name: str
@@ -65,15 +73,16 @@ class GradCheckResult:
         return self.abs_error - self.uncertainty
 
     def summary(self):
-        """The comparison in one line, without the parameter's name."""
+        """The comparison in two short lines, without the parameter's name."""
         return (
-            f"worst entry {list(self.worst)}: analytic {self.analytic:+.6e}, numeric {self.numeric:+.6e}, "
-            f"distance {self.abs_error:.1e} (numerical uncertainty {self.uncertainty:.1e}; "
-            f"relative {self.rel_error:.1e})"
+            f"entry {list(self.worst)}: distance {self.abs_error:.1e} (numerical uncertainty "
+            f"{self.uncertainty:.1e}, relative {self.rel_error:.1e})\n"
+            f"      analytic {self.analytic:+.6e}, numeric {self.numeric:+.6e}"
         )
 
     def __str__(self):
-        return f"{self.name:>5}: {self.summary()}"
+        return (f"{self.name:>5}: distance {self.abs_error:.1e} at {list(self.worst)} "
+                f"(uncertainty {self.uncertainty:.1e}, relative {self.rel_error:.1e})")
 
 
 def central_difference(loss, p, eps):
@@ -83,6 +92,8 @@ def central_difference(loss, p, eps):
 
         \frac{\partial L}{\partial \theta_j} \approx
         \frac{L(\theta + \varepsilon e_j) - L(\theta - \varepsilon e_j)}{2 \varepsilon}
+
+    See chapter 2, *The fully recurrent network* (section *Checking the gradient*).
 
     Parameters
     ----------
@@ -97,8 +108,6 @@ def central_difference(loss, p, eps):
     Returns
     -------
     ndarray of the shape of ``p``
-
-    See chapter 2, *The fully recurrent network* (section *Checking the gradient*).
     """
     grad = np.empty_like(p)
     for j in np.ndindex(p.shape):
@@ -113,7 +122,10 @@ def central_difference(loss, p, eps):
 
 
 def init_uniform(rng, scale, shape):
-    """Weights drawn uniformly from [-scale, scale] with ``rng`` (a Generator)."""
+    """Weights drawn uniformly from [-scale, scale] with ``rng`` (a Generator).
+
+    See chapter 2, *The fully recurrent network*.
+    """
     return rng.uniform(-scale, scale, size=shape)
 
 
@@ -125,6 +137,8 @@ def _grad_name(name):
 
 class Parametric:
     """Parameter registry shared by models and their parts (the LSTM's gates).
+
+    See chapter 2, *The fully recurrent network*.
 
     Attributes
     ----------
@@ -194,6 +208,8 @@ class Model(Parametric):
     binary cross-entropy summed over the time steps that carry a target (only the
     last step for many-to-one targets, every step for many-to-many targets).
     Subclasses list ``param_names`` and implement ``_forward`` and ``_backward``.
+
+    See chapter 2, *The fully recurrent network*.
     """
 
     def __init__(self, D, K, rng):
@@ -336,7 +352,7 @@ class Model(Parametric):
         failed = [r for r in results.values() if not r.excess <= thresh]
         if failed:
             lines = "\n".join(
-                f"  {_grad_name(r.name)} differs from the numerical gradient: {r.summary()}" for r in failed
+                f"  {_grad_name(r.name)} differs from the numerical gradient at {r.summary()}" for r in failed
             )
             raise GradientCheckError(f"gradient check failed (thresh {thresh:g}, eps {eps:g}):\n{lines}")
         return results

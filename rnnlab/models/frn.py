@@ -34,6 +34,14 @@ class FullyRecurrentNetwork(Model):
         Source of the initial weights.
     init_scale : float, default 0.01
         Weights start uniform in ``[-init_scale, init_scale]``.
+    recurrent_init : {"uniform", "orthogonal", "identity"}, default "uniform"
+        How ``R`` starts: uniform like the other weights, a random orthogonal matrix
+        (every singular value 1), or the identity (chapter 3, section *Remedies*).
+    truncation : int, optional
+        Truncated BPTT: the sequence is cut into chunks of ``truncation`` steps and the
+        error does not flow back across a chunk boundary — the state entering a chunk
+        counts as a constant input (chapter 2, section *Truncated BPTT*). ``None`` (the
+        default) is full BPTT.
 
     Attributes
     ----------
@@ -56,11 +64,19 @@ class FullyRecurrentNetwork(Model):
 
     param_names = ("W", "R", "V")
 
-    def __init__(self, D, I, K, rng=None, init_scale=0.01):
+    def __init__(self, D, I, K, rng=None, init_scale=0.01, recurrent_init="uniform", truncation=None):
         super().__init__(D, K, rng)
+        self.truncation = None if truncation is None else check_positive_int("truncation", truncation)
         self.I = I = check_positive_int("I", I)
         D, K = self.D, self.K
         self._allocate(init_scale, W=(I, D), R=(I, I), V=(K, I))
+        if recurrent_init == "orthogonal":
+            q, r = np.linalg.qr(self.rng.normal(size=(I, I)))
+            self.R[...] = q * np.sign(np.diag(r))           # sign fix: uniformly distributed (Haar)
+        elif recurrent_init == "identity":
+            self.R[...] = np.eye(I)
+        elif recurrent_init != "uniform":
+            raise ValueError(f"recurrent_init must be 'uniform', 'orthogonal' or 'identity'; got {recurrent_init!r}")
         self._cache = None
 
     def _forward(self, x):
@@ -84,7 +100,10 @@ class FullyRecurrentNetwork(Model):
         from_output = psi @ V             # (B, T, I): V^T psi(t) for every t
         delta = np.empty_like(a)          # (B, T, I): delta(t) = dL/ds(t)
         delta_next = np.zeros((B, I))     # delta(T + 1) = 0
+        k = self.truncation or T + 1
         for t in reversed(range(T)):
+            if (t + 1) % k == 0:
+                delta_next = np.zeros((B, I))    # truncated BPTT: no error crosses into the previous chunk
             # Eq. (2.7): the error from the output at t plus the error from s(t + 1) through R
             delta[:, t] = delta_next = (1.0 - a[:, t] ** 2) * (from_output[:, t] + delta_next @ R)
         a_prev = np.concatenate([np.zeros((B, 1, I)), a[:, :-1]], axis=1)   # a(t - 1), a(0) = 0

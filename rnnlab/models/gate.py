@@ -24,6 +24,8 @@ class Activation(NamedTuple):
     receives ``a = fn(s)`` so that it can use the cheaper form where one exists
     (:math:`\tanh' = 1 - a^2`, :math:`\sigma' = a (1 - a)`). Applying those
     forms to ``s`` instead of ``a`` is the classic bug.
+
+    See chapter 4, *LSTM*.
     """
 
     name: str

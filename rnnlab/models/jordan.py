@@ -36,6 +36,8 @@ class JordanNetwork(Model):
     :math:`\nabla_R L = \sum_t \delta(t) \hat y(t-1)^\top`,
     :math:`\nabla_V L = \sum_t \bar\psi(t) a(t)^\top` (3.10).
 
+    See chapter 3, *Vanishing gradients* (section *The Jordan network*).
+
     Parameters
     ----------
     D, I, K : int
@@ -53,8 +55,6 @@ class JordanNetwork(Model):
     V : ndarray of shape (K, I)
     dW, dR, dV : ndarray
         Gradients of the loss, same shapes.
-
-    See chapter 3, *Vanishing gradients* (section *The Jordan network*).
     """
 
     param_names = ("W", "R", "V")

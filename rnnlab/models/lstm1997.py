@@ -33,7 +33,10 @@ __all__ = ["LSTM1997", "count_weights", "stopping_criteria"]
 
 
 def count_weights(cells=3):
-    """Number of weights of the paper's architecture: C (cells) + 2C (gates) units with U inputs, C to the output."""
+    """Number of weights of the paper's architecture: C (cells) + 2C (gates) units with U inputs, C to the output.
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
     units, inputs = 3 * cells, 1 + 3 * cells + 1
     return units * inputs + cells
 
@@ -44,6 +47,8 @@ def stopping_criteria(y_hat, y):
     ST1: no test sequence misclassified, where a sequence counts as correct when
     the absolute error of the final output is below 0.2. ST2: ST1 and a mean absolute
     error below 0.01.
+
+    See chapter 6, *Reproducing Experiment 3a*.
 
     Parameters
     ----------
@@ -61,6 +66,8 @@ def stopping_criteria(y_hat, y):
 
 class LSTM1997:
     r"""N independent copies of the Experiment-3a network, trained online by truncated RTRL.
+
+    See chapter 6, *Reproducing Experiment 3a*.
 
     Parameters
     ----------
@@ -81,8 +88,6 @@ class LSTM1997:
         columns: input, previous cell outputs, input gates, output gates, bias.
     w_out : ndarray of shape (N, C)
         Output unit weights (no bias).
-
-    See chapter 6, *Reproducing Experiment 3a*.
     """
 
     def __init__(self, N, cells=3, rng=None, init_scale=0.1, input_bias=(-1.0, -3.0, -5.0),

@@ -55,6 +55,8 @@ def _one_step_jacobians(model, x):
 def hidden_jacobians(model, x):
     r"""Jacobians :math:`J(t) = \partial a(t) / \partial a(1)` of one forward pass, t = 1..T.
 
+    See chapter 3, *Vanishing gradients*.
+
     Parameters
     ----------
     model : FullyRecurrentNetwork or JordanNetwork
@@ -70,8 +72,6 @@ def hidden_jacobians(model, x):
     Notes
     -----
     Overwrites the model's stored pass: call ``forward`` again before ``backward``.
-
-    See chapter 3, *Vanishing gradients*.
     """
     _, steps = _one_step_jacobians(model, x)
     T, I, _ = steps.shape
@@ -83,7 +83,10 @@ def hidden_jacobians(model, x):
 
 
 def spectral_norms(J):
-    """Spectral norms (largest singular values) of a stack of matrices of shape (T, m, n)."""
+    """Spectral norms (largest singular values) of a stack of matrices of shape (T, m, n).
+
+    See chapter 3, *Vanishing gradients*.
+    """
     return np.linalg.norm(J, ord=2, axis=(-2, -1))
 
 
@@ -93,6 +96,8 @@ def input_gradient(model, x, y):
     For the FRN, :math:`\partial L / \partial x(1) = W^\top \operatorname{diag}(1 - a(1)^2)
     J(T)^\top V^\top \psi(T)` (Eq. 3.5): the output error travels back through every
     one-step Jacobian between T and 1 before it reaches the input that carries the class.
+
+    See chapter 3, *Vanishing gradients*.
 
     Parameters
     ----------

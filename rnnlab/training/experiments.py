@@ -23,37 +23,69 @@ from rnnlab.training.train import EVAL_SEED, RECIPES, accuracy, evaluate, train,
 
 __all__ = [
     "FRN_LAG_GRID",
+    "JORDAN_LAG_GRID",
+    "LAG_GRIDS",
     "LSTM_T100",
     "RTRL_LAG",
-    "frn_lag_run",
-    "frn_lag_sweep",
+    "lag_run",
+    "lag_sweep",
+    "LATCHING",
+    "lag_limits",
+    "latching_run",
+    "latching_sweep",
+    "lag_table",
     "load_results",
+    "markdown_table",
     "lstm_t100_run",
+    "lstm_t100_summary",
+    "lstm_t100_table",
     "lstm_t100_sweep",
     "machine_description",
     "rtrl_lag_run",
     "rtrl_lag_sweep",
     "summarise_lag_sweep",
+    "truncation_table",
     "write_json",
 ]
 
-# The documented grid of chapter 2: every (init_scale, T, eta, seed) is one run of
-# max(checkpoints) updates on batches of 32, evaluated at every checkpoint.
+# The documented grids of chapters 2 and 3: every (configuration, T, eta, seed) is one run
+# of max(checkpoints) updates on batches of 32, evaluated at every checkpoint. A
+# configuration is a model with its initial weights; each has its own lengths T.
+_UNIFORM_TS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 21, 22, 23, 24, 25, 30]
+_REMEDY_TS = [5, 10, 20, 30, 50, 100, 200]
 FRN_LAG_GRID = {
+    "model": "frn",
     "I": 32,
     "batch_size": 32,
-    "init_scales": [0.01, 0.15],
-    "Ts": [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 25, 30],
+    "configs": {
+        "uniform ±0.01": dict(init_scale=0.01, Ts=_UNIFORM_TS),
+        "uniform ±0.15": dict(init_scale=0.15, Ts=_UNIFORM_TS),
+        "orthogonal R": dict(init_scale=0.15, recurrent_init="orthogonal", Ts=_REMEDY_TS),
+        "identity R": dict(init_scale=0.15, recurrent_init="identity", Ts=_REMEDY_TS),
+    },
     "etas": [0.1, 0.3, 1.0, 3.0],
     "checkpoints": [500, 1000, 2000, 4000],
     "seeds": [0, 1, 2, 3, 4],
     "n_val": 1000,
     "n_test": 1000,
 }
+JORDAN_LAG_GRID = dict(FRN_LAG_GRID, model="jordan", configs={
+    "uniform ±0.01": dict(init_scale=0.01, Ts=[1, 2, 3, 4, 5, 6, 8, 10]),
+    "uniform ±0.15": dict(init_scale=0.15, Ts=[1, 2, 3, 4, 5, 6, 8, 10]),
+})
+# Truncated BPTT (chapter 2): the gradient crosses at most k steps; full BPTT is in FRN_LAG_GRID.
+FRN_TRUNCATION_GRID = dict(FRN_LAG_GRID, configs={
+    f"{name}, truncated at {k}": dict(FRN_LAG_GRID["configs"][name], truncation=k, Ts=Ts)
+    for name, Ts in (("uniform ±0.15", [5, 10, 12, 14, 16, 20]), ("orthogonal R", [20, 50, 100])) for k in (5, 1)
+})
+LAG_GRIDS = {"frn-lag": FRN_LAG_GRID, "jordan-lag": JORDAN_LAG_GRID, "frn-truncation": FRN_TRUNCATION_GRID}
 
 
 def machine_description(jobs=None):
-    """One line naming the machine, Python, numpy, the workers and the load (stored with results)."""
+    """One line naming the machine, Python, numpy, the workers and the load (stored with results).
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+    """
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     workers = f", {jobs} worker(s) with one BLAS thread each" if jobs else ""
     return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
@@ -67,6 +99,8 @@ def load_results(name):
     """The committed results file ``results/<name>.json`` of this checkout, as a dict.
 
     Chapters load their sweeps through this, so a notebook runs from any folder.
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
     """
     path = RESULTS / f"{name}.json"
     if not path.exists():
@@ -75,7 +109,10 @@ def load_results(name):
 
 
 def write_json(out, result):
-    """Write ``result`` to the JSON file ``out``, creating its folder."""
+    """Write ``result`` to the JSON file ``out``, creating its folder.
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+    """
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
@@ -85,12 +122,26 @@ def _fixed_set(T, n, seed):
     return next(generate_batches(T, n, seed=seed))
 
 
-def frn_lag_run(init_scale, T, eta, seed, grid=FRN_LAG_GRID):
-    """Train one FRN and measure validation and test accuracy at each checkpoint.
+def lag_run(config, T, eta, seed, grid=FRN_LAG_GRID):
+    """Train one network of ``grid`` and measure validation and test accuracy at each checkpoint.
 
     Seeds: weights ``seed``, training data ``1000 + seed``, validation data
     ``2000 + seed``, test data ``EVAL_SEED + seed`` (independent sets per seed,
     so test counts of different seeds are independent under the null hypothesis).
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+
+    Parameters
+    ----------
+    config : str
+        A key of ``grid["configs"]``: the initial weights.
+    T : int
+        Sequence length.
+    eta : float
+        Learning rate of gradient descent.
+    seed : int
+    grid : dict
+        One of ``LAG_GRIDS``.
 
     Returns
     -------
@@ -98,11 +149,13 @@ def frn_lag_run(init_scale, T, eta, seed, grid=FRN_LAG_GRID):
         The run's settings, ``val_acc`` and ``test_acc`` (one per checkpoint), and
         ``diverged`` (the step of a divergence, or ``None``).
     """
-    net = FullyRecurrentNetwork(1, grid["I"], 1, rng=seed, init_scale=init_scale)
+    init = {k: v for k, v in grid["configs"][config].items() if k != "Ts"}
+    model = RECIPES[grid["model"]]["model"]
+    net = model(1, grid["I"], 1, rng=seed, **init)
     batches = generate_batches(T, grid["batch_size"], seed=1000 + seed)
     val = _fixed_set(T, grid["n_val"], 2000 + seed)
     test = _fixed_set(T, grid["n_test"], EVAL_SEED + seed)
-    record = dict(init_scale=init_scale, T=T, eta=eta, seed=seed, val_acc=[], test_acc=[], diverged=None)
+    record = dict(config=config, T=T, eta=eta, seed=seed, val_acc=[], test_acc=[], diverged=None)
     done = 0
     for checkpoint in grid["checkpoints"]:
         if record["diverged"] is None:
@@ -118,15 +171,29 @@ def frn_lag_run(init_scale, T, eta, seed, grid=FRN_LAG_GRID):
     return record
 
 
-def frn_lag_sweep(out, jobs=None, grid=FRN_LAG_GRID, progress=True):
-    """Run the whole grid (``jobs`` workers) and write the records, the grid and the machine to ``out`` (JSON)."""
-    tasks = list(product(grid["init_scales"], grid["Ts"], grid["etas"], grid["seeds"]))
+def lag_sweep(name, out, jobs=None, progress=True):
+    """Run the whole grid ``LAG_GRIDS[name]`` (``jobs`` workers); write records, grid and machine to ``out``.
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+
+    Parameters
+    ----------
+    name : {"frn-lag", "jordan-lag", "frn-truncation"}
+    out : str
+        JSON file to write.
+    jobs : int, optional
+        Worker processes (default: one per core).
+    """
+    grid = LAG_GRIDS[name]
+    tasks = [(config, T, eta, seed, grid) for config, spec in grid["configs"].items()
+             for T, eta, seed in product(spec["Ts"], grid["etas"], grid["seeds"])]
+    tasks.sort(key=lambda task: -task[1])                  # longest first: the workers finish together
     jobs = jobs or default_jobs()
     machine = machine_description(jobs)
     start = time.time()
-    records = run_parallel(frn_lag_run, [task + (grid,) for task in tasks], jobs, progress, desc="frn-lag")
+    records = run_parallel(lag_run, tasks, jobs, progress, desc=name)
     result = {
-        "command": "python -m rnnlab sweep frn-lag",
+        "command": f"python -m rnnlab sweep {name}",
         "grid": grid,
         "machine": machine,
         "wall_seconds": round(time.time() - start, 1),
@@ -137,24 +204,28 @@ def frn_lag_sweep(out, jobs=None, grid=FRN_LAG_GRID, progress=True):
 
 
 def summarise_lag_sweep(result, alpha=0.01):
-    """Tune (eta, updates) per (init_scale, T) on validation accuracy; test the choice.
+    """Tune (eta, updates) per configuration and T on validation accuracy; test the choice.
 
-    For every init scale and T the configuration with the best mean validation
-    accuracy over seeds is selected; its test accuracies (one per seed, on
-    independent test sets) are pooled into one one-sided binomial test against
-    chance (p = 1/2), Bonferroni-corrected over the number of T values.
+    For every configuration and T the learning rate and number of updates with the best
+    mean validation accuracy over seeds are selected; their test accuracies (one per seed,
+    on independent test sets) are pooled into one one-sided binomial test against chance
+    (p = 1/2), Bonferroni-corrected over every (configuration, T) of the sweep.
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
 
     Returns
     -------
     list of dict
-        One row per (init_scale, T): ``eta``, ``updates``, ``test_acc`` (per seed),
-        ``mean``, ``p_value`` and ``better_than_chance``.
+        One row per (configuration, T): ``config``, ``T``, ``eta``, ``updates``,
+        ``test_acc`` (per seed), ``mean``, ``p_value``, ``tests`` (the Bonferroni
+        divisor) and ``better_than_chance``.
     """
     grid = result["grid"]
     n_test = grid["n_test"]
+    cells = [(config, T) for config, spec in grid["configs"].items() for T in spec["Ts"]]
     rows = []
-    for scale, T in product(grid["init_scales"], grid["Ts"]):
-        runs = [r for r in result["records"] if r["init_scale"] == scale and r["T"] == T]
+    for config, T in cells:
+        runs = [r for r in result["records"] if r["config"] == config and r["T"] == T]
         best = None
         for eta, (c, updates) in product(grid["etas"], enumerate(grid["checkpoints"])):
             group = [r for r in runs if r["eta"] == eta]
@@ -165,11 +236,138 @@ def summarise_lag_sweep(result, alpha=0.01):
         correct = int(round(sum(test_acc) * n_test))
         p_value = binomtest(correct, n_test * len(test_acc), 0.5, alternative="greater").pvalue
         rows.append(dict(
-            init_scale=scale, T=T, eta=eta, updates=updates, test_acc=test_acc,
-            mean=float(np.mean(test_acc)), p_value=float(p_value),
-            better_than_chance=bool(p_value < alpha / len(grid["Ts"])),
+            config=config, T=T, eta=eta, updates=updates, test_acc=test_acc,
+            mean=float(np.mean(test_acc)), p_value=float(p_value), tests=len(cells),
+            better_than_chance=bool(p_value < alpha / len(cells)),
         ))
     return rows
+
+
+def markdown_table(header, rows):
+    """A MyST/Markdown table: ``header`` a list of column titles, ``rows`` lists of cell strings.
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
+
+
+def lag_table(rows, configs=None):
+    """The rows of :func:`summarise_lag_sweep` as a Markdown table (optionally only some configurations).
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+    """
+    return markdown_table(
+        ["initial weights", "$T$", "$\\eta$", "updates", "mean test acc.", "min – max over seeds", "$p$",
+         "better than chance"],
+        [[r["config"], r["T"], r["eta"], f"{r['updates']:,}", f"{r['mean']:.3f}",
+          f"{min(r['test_acc']):.3f} – {max(r['test_acc']):.3f}", f"{r['p_value']:.1e}",
+          "yes" if r["better_than_chance"] else "no"]
+         for r in rows if configs is None or r["config"] in configs])
+
+
+def truncation_table(full_rows, truncated_rows):
+    """Full against truncated BPTT: mean test accuracy and seeds at 99 % or more, per initial weights and T.
+
+    ``full_rows`` and ``truncated_rows`` come from :func:`summarise_lag_sweep` of the
+    ``frn-lag`` and ``frn-truncation`` sweeps; truncated configurations are named
+    ``"<initial weights>, truncated at <k>"``.
+
+    See chapter 2, *The fully recurrent network* (section *Truncated BPTT*).
+    """
+    def cell(row):
+        if row is None:
+            return "—"
+        return f"{row['mean']:.3f} ({sum(a >= 0.99 for a in row['test_acc'])}/{len(row['test_acc'])})"
+
+    ks = sorted({int(r["config"].rsplit(" ", 1)[1]) for r in truncated_rows}, reverse=True)
+    by_key = {(r["config"], r["T"]): r for r in full_rows + truncated_rows}
+    inits = list(dict.fromkeys(r["config"].split(", truncated")[0] for r in truncated_rows))
+    body = []
+    for init in inits:
+        for T in sorted({r["T"] for r in truncated_rows if r["config"].startswith(init)}):
+            body.append([init, T, cell(by_key.get((init, T)))] +
+                        [cell(by_key.get((f"{init}, truncated at {k}", T))) for k in ks])
+    return markdown_table(["initial weights", "$T$", "full BPTT"] + [f"truncated at $k = {k}$" for k in ks], body)
+
+
+def lag_limits(rows):
+    """Per configuration: the largest T better than chance, and how far every seed learned (>= 99 %).
+
+    See chapter 2, *The fully recurrent network* (section *How long a lag?*).
+
+    Returns
+    -------
+    dict of str to dict
+        ``better``: the largest T better than chance (``None`` if none); ``every_seed``: the
+        largest T up to which every seed learned every T of the grid (``None`` if not even
+        the smallest); ``tried``: the largest T of the grid.
+    """
+    out = {}
+    for r in sorted(rows, key=lambda r: r["T"]):
+        entry = out.setdefault(r["config"], {"better": None, "every_seed": None, "tried": r["T"], "_unbroken": True})
+        entry["tried"] = r["T"]
+        if r["better_than_chance"]:
+            entry["better"] = r["T"]
+        if entry["_unbroken"] and min(r["test_acc"]) >= 0.99:
+            entry["every_seed"] = r["T"]
+        else:
+            entry["_unbroken"] = False
+    for entry in out.values():
+        del entry["_unbroken"]
+    return out
+
+
+# Chapter 3: the latching dilemma. FRNs trained on one length (10) or on lengths varying
+# from batch to batch (10 to 13, as the 1997 paper varies them), then tested at many lengths.
+LATCHING = {
+    "I": 32, "batch_size": 32, "init_scale": 0.15, "eta": 0.3, "updates": 8000, "seeds": [0, 1, 2, 3, 4],
+    "training_lengths": {"fixed": [10, 10], "varied": [10, 13]},
+    "test_Ts": list(range(5, 21)) + [25, 30, 40, 60], "jacobian_T": 60,
+}
+
+
+def latching_run(kind, seed, settings=LATCHING):
+    """Train one FRN on the lengths of ``kind``; test it at other lengths and record its dynamics.
+
+    See chapter 3, *Vanishing gradients* (section *The latching dilemma*).
+
+    Returns
+    -------
+    dict
+        ``test_acc`` per test length, the four eigenvalues of ``R`` of largest modulus (as
+        ``[real, imaginary]`` pairs), and the spectral norms of the Jacobians
+        ``d a(t) / d a(1)``, t = 1 .. ``jacobian_T``, along one test sequence of each class
+        (see :func:`rnnlab.training.analysis.hidden_jacobians`).
+    """
+    from rnnlab.training.analysis import hidden_jacobians, spectral_norms
+
+    shortest, longest = settings["training_lengths"][kind]
+    net = FullyRecurrentNetwork(1, settings["I"], 1, rng=seed, init_scale=settings["init_scale"])
+    batches = generate_batches(shortest, settings["batch_size"], seed=1000 + seed, max_T=longest)
+    train(net, batches, settings["updates"], settings["eta"], progress=False)
+    eigenvalues = np.linalg.eigvals(net.R)
+    top = eigenvalues[np.argsort(-np.abs(eigenvalues))[:4]]
+    x, y = _fixed_set(settings["jacobian_T"], 8, EVAL_SEED + seed)
+    jacobians = {label: spectral_norms(hidden_jacobians(net, x[np.flatnonzero(y[:, 0] == value)[0]])).tolist()
+                 for label, value in (("class 1", 1.0), ("class 2", 0.0))}
+    return dict(kind=kind, seed=seed, test_acc={T: evaluate(net, T, seed=EVAL_SEED + seed) for T in settings["test_Ts"]},
+                eigenvalues=[[float(v.real), float(v.imag)] for v in top], jacobian_norms=jacobians)
+
+
+def latching_sweep(out, settings=LATCHING, jobs=None, progress=True):
+    """Every kind of training and seed of ``settings`` (``jobs`` workers); write the runs to ``out``.
+
+    See chapter 3, *Vanishing gradients* (section *The latching dilemma*).
+    """
+    tasks = [(kind, seed, settings) for kind in settings["training_lengths"] for seed in settings["seeds"]]
+    jobs = jobs or default_jobs()
+    result = {"command": "python -m rnnlab sweep latching", "machine": machine_description(jobs), "settings": settings}
+    start = time.time()
+    result["runs"] = run_parallel(latching_run, tasks, jobs, progress, desc="latching")
+    result["wall_seconds"] = round(time.time() - start, 1)
+    write_json(out, result)
+    return result
 
 
 # Chapter 4: the LSTM on T = 100 with the two training methods.
@@ -183,6 +381,14 @@ LSTM_T100 = {
             seeds=list(range(5)),
             overrides=dict(optimizer="sgd", eta=1.0, clip=None, batch_size=1, steps=150_000, check_every=1000),
         ),
+        "adam, course init": dict(
+            label="the recipe with the assignment's initial weights (±0.01) and no gate biases",
+            seeds=list(range(10)), overrides=dict(init_scale=0.01, model_kwargs={}),
+        ),
+        **{f"sgd, batches, eta {eta:g}": dict(
+            label=f"gradient descent on batches of 32, learning rate {eta:g}, gate biases, at most 4000 updates",
+            seeds=[0, 1, 2], overrides=dict(optimizer="sgd", eta=eta, clip=None, steps=4000),
+        ) for eta in (1.0, 3.0, 10.0, 30.0)},
     },
 }
 
@@ -192,6 +398,8 @@ def lstm_t100_run(method, seed, settings=LSTM_T100):
 
     Validation is checked every ``check_every`` updates; the run ends there or after the
     method's maximum number of updates, and is scored on 1000 fresh test sequences.
+
+    See chapter 4, *LSTM*.
     """
     T, spec = settings["T"], settings["methods"][method]
     start = time.time()
@@ -205,8 +413,52 @@ def lstm_t100_run(method, seed, settings=LSTM_T100):
     )
 
 
+def lstm_t100_summary(runs):
+    """Figures of one method of the ``lstm-t100`` sweep.
+
+    See chapter 4, *LSTM*.
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``solved`` (runs that reached the validation target), the median, smallest
+        and largest number of training sequences of the solved runs (``None`` if none), the
+        smallest test accuracy, ``below_perfect`` (runs under 100 % on the test set) and the
+        median and largest wall time in seconds.
+    """
+    sequences = [r["sequences"] for r in runs if r["solved"]]
+    tests = [r["test_acc"] for r in runs]
+    seconds = [r["seconds"] for r in runs]
+    return dict(
+        seeds=len(runs), solved=len(sequences),
+        median_sequences=float(np.median(sequences)) if sequences else None,
+        min_sequences=min(sequences, default=None), max_sequences=max(sequences, default=None),
+        min_test=min(tests), below_perfect=sum(t < 1.0 for t in tests),
+        median_seconds=float(np.median(seconds)), max_seconds=max(seconds),
+    )
+
+
+def lstm_t100_table(result):
+    """The ``lstm-t100`` sweep as a Markdown table, one row per method.
+
+    See chapter 4, *LSTM*.
+    """
+    rows = []
+    for method, runs in result["methods"].items():
+        f = lstm_t100_summary(runs)
+        sequences = (f"{f['median_sequences']:,.0f} ({f['min_sequences']:,} – {f['max_sequences']:,})"
+                     if f["solved"] else "—")
+        rows.append([result["settings"][method]["label"], f"{f['solved']}/{f['seeds']}", sequences,
+                     f"{min(r['test_acc'] for r in runs):.3f}", f"{f['median_seconds']:.1f}"])
+    return markdown_table(["method", "solved", "sequences to 99.9 %: median (range)", "lowest test accuracy",
+                           "median seconds"], rows)
+
+
 def lstm_t100_sweep(out, settings=LSTM_T100, jobs=None, progress=True):
-    """Every method and seed of ``settings`` (``jobs`` workers); write the runs, settings and machine to ``out``."""
+    """Every method and seed of ``settings`` (``jobs`` workers); write the runs, settings and machine to ``out``.
+
+    See chapter 4, *LSTM*.
+    """
     tasks = [(method, seed, settings) for method, spec in settings["methods"].items() for seed in spec["seeds"]]
     jobs = jobs or default_jobs()
     result = {"command": "python -m rnnlab sweep lstm-t100", "machine": machine_description(jobs),
@@ -228,6 +480,8 @@ def rtrl_lag_run(T, seed, method, settings=RTRL_LAG):
 
     Same network and optimiser for both; the run stops at the recipe's validation target
     (99 %) or after ``max_updates``.
+
+    See chapter 5, *Real-time recurrent learning*.
     """
     rtrl = RECIPES["lstm-rtrl"]
     same = dict(init_scale=rtrl["init_scale"], model_kwargs=rtrl["model_kwargs"], target=rtrl["target"],
@@ -242,7 +496,10 @@ def rtrl_lag_run(T, seed, method, settings=RTRL_LAG):
 
 
 def rtrl_lag_sweep(out, settings=RTRL_LAG, jobs=None, progress=True):
-    """Every T, seed and method of ``settings`` (``jobs`` workers); write the runs to ``out`` (JSON)."""
+    """Every T, seed and method of ``settings`` (``jobs`` workers); write the runs to ``out`` (JSON).
+
+    See chapter 5, *Real-time recurrent learning*.
+    """
     tasks = [(T, seed, method, settings) for T, seed, method in product(settings["Ts"], settings["seeds"],
                                                                          ("rtrl", "bptt"))]
     jobs = jobs or default_jobs()

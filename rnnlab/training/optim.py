@@ -16,6 +16,8 @@ __all__ = ["SGD", "Adam"]
 class SGD:
     r"""Gradient descent, :math:`\theta \leftarrow \theta - \eta \nabla_\theta L` (Eq. 2.13).
 
+    See chapter 2, *The fully recurrent network* (section *Training*).
+
     Parameters
     ----------
     model : rnnlab.Model
@@ -43,6 +45,8 @@ class Adam:
         v \leftarrow \beta_2 v + (1 - \beta_2) g \odot g,
 
         \theta \leftarrow \theta - \eta\, \frac{m / (1 - \beta_1^k)}{\sqrt{v / (1 - \beta_2^k)} + \epsilon} .
+
+    See chapter 4, *LSTM* (section *Training on T = 100*).
 
     Parameters
     ----------

@@ -25,12 +25,17 @@ __all__ = ["default_jobs", "run_parallel"]
 
 
 def default_jobs():
-    """Workers to use by default: one per core this process may run on."""
+    """Workers to use by default: one per core this process may run on.
+
+    See the *Performance* page.
+    """
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def run_parallel(fn, tasks, jobs=None, progress=True, desc=None):
     """``[fn(*task) for task in tasks]``, computed by ``jobs`` workers, in the order of ``tasks``.
+
+    See the *Performance* page.
 
     Parameters
     ----------

@@ -46,6 +46,8 @@ RECIPES = {
 class TrainingRun:
     """What :func:`train_recipe` returns.
 
+    See chapter 2, *The fully recurrent network* (section *Training*).
+
     Attributes
     ----------
     model : rnnlab.models.base.Model or rnnlab.models.lstm_rtrl.LSTM_RTRL
@@ -71,14 +73,22 @@ class TrainingRun:
 
 
 def clip_grad_norm(model, max_norm):
-    """Rescale all gradients together so that their joint 2-norm is at most ``max_norm``.
+    r"""Rescale all gradients together so that their joint 2-norm is at most ``max_norm``.
+
+    .. math::
+
+        g \leftarrow g \cdot \min\bigl(1, c / \lVert g \rVert_2\bigr)
+
+    with :math:`c` = ``max_norm`` (``np.inf`` only measures the norm). See chapter 2,
+    section *Exploding gradients and clipping*.
 
     Returns
     -------
     float
         The norm before clipping.
     """
-    max_norm = check_positive_float("max_norm", max_norm)
+    if max_norm != np.inf:                       # np.inf: measure the norm, change nothing
+        max_norm = check_positive_float("max_norm", max_norm)
     grads = model.grads().values()
     norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
     if norm > max_norm:
@@ -102,6 +112,8 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
     or the online steps of :class:`~rnnlab.models.lstm_rtrl.LSTM_RTRL`), optional clipping, and
     an update: gradient descent :math:`\theta \leftarrow \theta - \eta \nabla_\theta L`
     with learning rate ``eta``, or ``optimizer.step()``.
+
+    See chapter 2, *The fully recurrent network* (section *Training*).
 
     Parameters
     ----------
@@ -167,7 +179,10 @@ def train(model, batches, steps, eta=None, *, optimizer=None, clip=None, max_wei
 
 
 def accuracy(model, x, y):
-    """Fraction of sequences whose prediction at the last step is on the target's side of 1/2."""
+    """Fraction of sequences whose prediction at the last step is on the target's side of 1/2.
+
+    See chapter 2, *The fully recurrent network* (section *Training*).
+    """
     return float(np.mean((model.predict(x) > 0.5) == (np.asarray(y) > 0.5)))
 
 
@@ -176,6 +191,8 @@ def evaluate(model, T, n=1000, seed=EVAL_SEED, N=1):
 
     The default seed differs from every seed the book trains with, so test
     sequences are never training sequences (up to a negligible chance collision).
+
+    See chapter 2, *The fully recurrent network* (section *Training*).
 
     Returns
     -------
@@ -188,6 +205,8 @@ def evaluate(model, T, n=1000, seed=EVAL_SEED, N=1):
 
 def train_recipe(name, T, seed=0, *, progress=True, **overrides):
     """Build and train a model with its chapter's recipe on the memory task of length ``T``.
+
+    See chapter 2, *The fully recurrent network* (section *Training*).
 
     Parameters
     ----------

@@ -34,7 +34,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from rnnlab._threads import one_blas_thread
-from rnnlab._validation import as_generator, check_inputs, check_positive_int, check_sequences, describe
+from rnnlab._validation import (
+    as_generator,
+    check_inputs,
+    check_positive_int,
+    check_sequences,
+    check_step_input,
+    check_step_target,
+)
 from rnnlab.models.base import Parametric, init_uniform
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
 from rnnlab.models.lstm import _check_bias
@@ -132,7 +139,7 @@ class LSTM_RTRL(Parametric):
         if self.batch_size is None:
             raise RuntimeError("LSTM_RTRL.forward() needs reset(batch_size=None or B) first, to start sequences")
         lead = () if self._single else (self.batch_size,)
-        x = _check_step_input(x_t, lead, self.D)                # (B, D)
+        x = check_step_input(x_t, lead, self.D)                # (B, D)
         I = self.I
         h_prev = self.h
         a = x @ self._W.T + h_prev @ self._R.T + self._b      # (B, 3I): all gates read h(t - 1)
@@ -165,7 +172,7 @@ class LSTM_RTRL(Parametric):
         if self._step is None:
             raise RuntimeError("LSTM_RTRL.backward(y) needs a forward(x_t) for the current step first")
         lead = () if self._single else (self.batch_size,)
-        y = _check_step_target(y, lead, self.K)
+        y = check_step_target(y, lead, self.K)
         u, o, tanh_c, logits = self._step
         B, I = self.batch_size, self.I
         psi = bce_with_logits_grad(logits, y) / B                 # (B, K)
@@ -181,7 +188,6 @@ class LSTM_RTRL(Parametric):
             self._dR[rows] += g[:, self.D:self.D + I]
             self._db[rows] += g[:, -1]
         return float(bce_with_logits(logits, y).sum() / B)
-
 
     @one_blas_thread
     def loss_and_gradient(self, x, y):
@@ -225,24 +231,3 @@ class LSTM_RTRL(Parametric):
             y_hat = self.forward(x3[:, t])
         self._step = None
         return y_hat[0] if single else y_hat
-
-
-def _check_step_input(x_t, lead, D):
-    x = np.asarray(x_t, dtype=float) if not isinstance(x_t, str) else None
-    if x is None or x.shape != lead + (D,):
-        raise ValueError(
-            f"x_t must have shape {lead + (D,)} (the batch size set by reset() and D = {D}); "
-            f"got {describe(x_t) if x is None else 'shape ' + str(x.shape)}"
-        )
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x_t contains NaN or inf; every entry must be finite")
-    return x.reshape(-1, D)
-
-
-def _check_step_target(y, lead, K):
-    arr = np.asarray(y, dtype=float)
-    if arr.shape != lead + (K,):
-        raise ValueError(f"y must have shape {lead + (K,)} for the current step; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
-        raise ValueError("y must hold finite targets in [0, 1]")
-    return arr.reshape(-1, K)

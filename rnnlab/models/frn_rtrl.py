@@ -125,9 +125,10 @@ class FRN_RTRL(Parametric):
         u = np.concatenate([x, self.a], axis=1)                       # (B, U): [x(t); a(t - 1)]
         a = np.tanh(x @ W.T + self.a @ R.T)                           # Eqs. (2.1)-(2.2)
         # Eq. (5.1): sum_l R_kl p^l_ij(t-1), for every k, i, j at once: the O(I^4) product
-        RP = (R @ P.reshape(B, I, -1)).reshape(P.shape)
-        RP[:, np.arange(I), np.arange(I), :] += u[:, None, :]         # + [k = i] u_j(t)
-        self.P = (1.0 - a * a)[:, :, None, None] * RP
+        RP = R @ P.reshape(B, I, -1)                                  # (B, I, I U)
+        RP.reshape(P.shape)[:, np.arange(I), np.arange(I), :] += u[:, None, :]   # + [k = i] u_j(t)
+        RP *= (1.0 - a * a)[:, :, None]
+        self.P = RP.reshape(P.shape)
         self.a = a
         z = a @ V.T                                                   # (B, K): Eq. (2.3)
         self._step = z
@@ -154,7 +155,8 @@ class FRN_RTRL(Parametric):
         z, B, D = self._step, self.batch_size, self.D
         psi = bce_with_logits_grad(z, y) / B                          # (B, K): Eq. (2.6)
         self.dV += psi.T @ self.a
-        grad_w = np.einsum("bk,bkij->ij", psi @ self.V, self.P)       # Eq. (5.2), (I, U)
+        dL_da = psi @ self.V                                          # (B, I): V^T psi(t)
+        grad_w = (dL_da[:, None, :] @ self.P.reshape(B, self.I, -1)).sum(axis=0).reshape(self.I, -1)  # Eq. (5.2)
         self.dW += grad_w[:, :D]
         self.dR += grad_w[:, D:]
         return float(bce_with_logits(z, y).sum() / B)

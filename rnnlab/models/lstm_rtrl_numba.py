@@ -189,36 +189,48 @@ def _predict(W, R, b, W_y, b_y, x):
 
 
 @njit(cache=True, fastmath=True)
+def _zero(dW, dR, db, dW_y, db_y):
+    for g in (dW, dR, dW_y):
+        g[:] = 0.0
+    db[:] = 0.0
+    db_y[:] = 0.0
+
+
+@njit(cache=True, fastmath=True)
+def _sgd_step(W, R, b, W_y, b_y, dW, dR, db, dW_y, db_y, eta):
+    """theta <- theta - eta grad (Eq. 2.13) for every parameter; return the largest |weight| after it."""
+    largest = 0.0
+    for p, g in ((W, dW), (R, dR), (W_y, dW_y)):
+        for j in range(p.shape[0]):
+            for k in range(p.shape[1]):
+                p[j, k] -= eta * g[j, k]
+                largest = max(largest, abs(p[j, k]))
+    for p, g in ((b, db), (b_y, db_y)):
+        for j in range(p.shape[0]):
+            p[j] -= eta * g[j]
+            largest = max(largest, abs(p[j]))
+    return largest
+
+
+@njit(cache=True, fastmath=True)
 def _sgd_online(W, R, b, W_y, b_y, dW, dR, db, dW_y, db_y, x, y, has_target, eta, max_weight):
     """One gradient-descent update per sequence of x (n, T, D): the paper's online learning.
 
     Returns the loss of each sequence (n,) and the number of updates done: it stops early,
     after the offending update, when a weight exceeds ``max_weight`` or is not finite.
     """
-    n, T, _ = x.shape
+    n = x.shape[0]
     I = R.shape[1]
     h, c, S = np.zeros((1, I)), np.zeros((1, I)), np.zeros((1, 2 * I, W.shape[1] + I + 1))
     losses = np.empty(n)
     for q in range(n):
-        for g in (dW, dR, dW_y):
-            g[:] = 0.0
-        db[:] = 0.0
-        db_y[:] = 0.0
+        _zero(dW, dR, db, dW_y, db_y)
         h[:] = 0.0
         c[:] = 0.0
         S[:] = 0.0
         losses[q] = _sequences(W, R, b, W_y, b_y, dW, dR, db, dW_y, db_y, x[q:q + 1], y[q:q + 1],
                                has_target, h, c, S, 1.0)
-        largest = 0.0
-        for p, g in ((W, dW), (R, dR), (W_y, dW_y)):
-            for j in range(p.shape[0]):
-                for k in range(p.shape[1]):
-                    p[j, k] -= eta * g[j, k]
-                    largest = max(largest, abs(p[j, k]))
-        for p, g in ((b, db), (b_y, db_y)):
-            for j in range(p.shape[0]):
-                p[j] -= eta * g[j]
-                largest = max(largest, abs(p[j]))
+        largest = _sgd_step(W, R, b, W_y, b_y, dW, dR, db, dW_y, db_y, eta)
         if not largest <= max_weight:         # also catches NaN
             return losses[:q + 1], q + 1
     return losses, n

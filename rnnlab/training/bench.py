@@ -21,9 +21,11 @@ from rnnlab.data import generate_batches
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.models.frn import FullyRecurrentNetwork
 from rnnlab.models.lstm import LSTM
+from rnnlab.models.frn_rtrl import FRN_RTRL
 from rnnlab.models.lstm_rtrl import LSTM_RTRL
+from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 
-__all__ = ["run_benchmarks"]
+__all__ = ["engine_step_times", "rtrl_scaling", "run_benchmarks"]
 
 B, T, I, D = 32, 100, 32, 1
 
@@ -161,6 +163,97 @@ def peak_memory_kib(lengths=(100, 1000, 10_000), cells=16, batch=8):
     return out
 
 
+def _median_us_per_step(work, steps, repeats):
+    """Median over ``repeats`` of the time of ``work()`` divided by the ``steps`` it does, in µs."""
+    work()  # warm-up (and numba's compilation)
+    reps = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        reps.append((time.perf_counter() - start) / steps * 1e6)
+    return float(np.median(reps))
+
+
+def engine_step_times(T=100, cells=32, sequences=(10, 200), batch=32, repeats=5):
+    """Microseconds per sequence step of truncated RTRL, numpy against the compiled engine, in one run.
+
+    Online: one gradient-descent update per sequence (``sequences`` of length ``T`` for the
+    numpy and the numba engine); batches: ``loss_and_gradient`` and ``update`` on ``batch``
+    sequences. Both engines run the same network (``cells`` cells, the same seed).
+
+    Returns
+    -------
+    dict
+        ``online`` and ``batch``, each ``{"numpy": µs, "numba": µs, "speedup": ratio}`` per
+        sequence step, and the settings.
+
+    See chapter 5, *Real-time recurrent learning* (section *A compiled engine*).
+    """
+    x, y = next(generate_batches(T, max(max(sequences), batch), seed=0))
+    result = dict(T=T, cells=cells, batch=batch, repeats=repeats)
+
+    def online(net, n):
+        def work():
+            if isinstance(net, LSTM_RTRL_Numba):
+                net.sgd_online(x[:n], y[:n], 0.01)
+            else:
+                for q in range(n):
+                    net.zero_grad()
+                    net.loss_and_gradient(x[q], y[q])
+                    net.update(0.01)
+        return work
+
+    def batched(net):
+        def work():
+            net.zero_grad()
+            net.loss_and_gradient(x[:batch], y[:batch])
+            net.update(0.01)
+        return work
+
+    for mode in ("online", "batch"):
+        times = {}
+        for engine, cls, n in (("numpy", LSTM_RTRL, sequences[0]), ("numba", LSTM_RTRL_Numba, sequences[1])):
+            net = cls(1, cells, 1, rng=0, init_scale=0.1)
+            work, steps = (online(net, n), n * T) if mode == "online" else (batched(net), batch * T)
+            times[engine] = _median_us_per_step(work, steps, repeats)
+        result[mode] = dict(times, speedup=times["numpy"] / times["numba"])
+    return result
+
+
+def rtrl_scaling(sizes=(8, 16, 32, 64, 128), steps=20, repeats=3, fit_from=32):
+    """Time per step and memory of full RTRL (FRN_RTRL) and truncated RTRL (LSTM_RTRL) against I.
+
+    One sequence, a loss at every step (so every step does its full work): full RTRL of
+    the FRN in numpy, truncated RTRL of the LSTM in the compiled engine (the numpy
+    engine's fixed cost per call would hide its growth at these sizes). Memory is the size
+    of the sensitivity buffers: ``FRN_RTRL.P`` (I · I · (D + I) numbers) and ``LSTM_RTRL.S``
+    (2I · (D + I + 1) numbers).
+
+    Returns
+    -------
+    dict
+        ``sizes``; ``frn_us``, ``lstm_us`` (median µs per step); ``frn_kib``, ``lstm_kib``
+        (buffer sizes); ``frn_slope``, ``lstm_slope`` (least-squares slopes of log time against
+        log I for I >= ``fit_from``).
+
+    See chapter 5, *Real-time recurrent learning* (section *Cost, measured*).
+    """
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(steps, 1)), rng.random((steps, 1))
+    result = dict(sizes=list(sizes), steps=steps, repeats=repeats, fit_from=fit_from,
+                  frn_us=[], lstm_us=[], frn_kib=[], lstm_kib=[])
+    for n in sizes:
+        for name, net in (("frn", FRN_RTRL(1, n, 1, rng=0)), ("lstm", LSTM_RTRL_Numba(1, n, 1, rng=0))):
+            result[f"{name}_us"].append(_median_us_per_step(lambda: net.loss_and_gradient(x, y), steps, repeats))
+            buffers = net.P if name == "frn" else net.S
+            result[f"{name}_kib"].append(buffers.nbytes / 1024)
+    fit = np.log(sizes) >= np.log(fit_from)
+    for name in ("frn", "lstm"):
+        result[f"{name}_slope"] = float(np.polyfit(np.log(np.array(sizes)[fit]),
+                                                   np.log(np.array(result[f"{name}_us"])[fit]), 1)[0])
+    return result
+
+
 def run_benchmarks(repeats=7, out=None):
     """Run every benchmark, print its tables, and return (and optionally save) the numbers.
 
@@ -199,6 +292,21 @@ def run_benchmarks(repeats=7, out=None):
           f"({2 ** slope:.1f}x per doubling)")
     for n, us in zip(sizes, times):
         print(f"  I = {n:>4}: {us:9.1f} µs")
+    engines = engine_step_times(repeats=repeats)
+    result["rtrl_engines"] = engines
+    print(f"\ntruncated RTRL of the LSTM, I = {engines['cells']}, T = {engines['T']}: "
+          f"µs per sequence step (median of {repeats})")
+    for mode, label in (("online", "online, one update per sequence"), ("batch", f"batches of {engines['batch']}")):
+        row = engines[mode]
+        print(f"  {label:<34} numpy {row['numpy']:7.2f}   numba {row['numba']:6.2f}   "
+              f"numba {row['speedup']:5.1f}x faster")
+    scaling = rtrl_scaling()
+    result["rtrl_scaling"] = scaling
+    print(f"\nfull RTRL (FRN_RTRL, numpy) against truncated RTRL (LSTM_RTRL_Numba), one sequence; "
+          f"slopes for I >= {scaling['fit_from']}: {scaling['frn_slope']:.2f} and {scaling['lstm_slope']:.2f}")
+    for n, f_us, l_us, f_kib, l_kib in zip(scaling["sizes"], scaling["frn_us"], scaling["lstm_us"],
+                                           scaling["frn_kib"], scaling["lstm_kib"]):
+        print(f"  I = {n:>4}: {f_us:10.1f} µs  {l_us:7.2f} µs   buffers {f_kib:9.1f} KiB  {l_kib:7.1f} KiB")
     memory = peak_memory_kib()
     result["peak_memory_kib"] = [dict(T=length, rtrl=r, bptt=b) for length, r, b in memory]
     print("\npeak memory for one batch of 8 sequences, I = 16 (KiB)")

@@ -4,6 +4,8 @@
     python -m rnnlab sweep frn-lag --out results/frn_lag.json
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
     python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
+    python -m rnnlab sweep rtrl-reach --jobs 2 --out results/rtrl_reach.json
+    python -m rnnlab sweep rtrl-why --jobs 2 --out results/rtrl_why.json
     python -m rnnlab bench --out results/bench.json
     python -m rnnlab reproduce --out results/exp3a.json
 
@@ -47,7 +49,7 @@ def _parser():
     rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
-    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag"])
+    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag", "rtrl-reach", "rtrl-why"])
     sw.add_argument("--out", required=True, help="JSON file to write")
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     return parser
@@ -97,11 +99,15 @@ def main(argv=None):
 
             run_benchmarks(repeats=args.repeats, out=args.out)
         else:
-            from rnnlab import experiments
+            from rnnlab.training import experiments
 
             if args.name == "frn-lag":
                 result = experiments.frn_lag_sweep(args.out, jobs=args.jobs)
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
+            elif args.name in ("rtrl-reach", "rtrl-why"):
+                settings = experiments.RTRL_REACH if args.name == "rtrl-reach" else experiments.RTRL_WHY
+                result = experiments.reach_sweep(args.out, settings, args.name, jobs=args.jobs)
+                print(f"{len(result['runs'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:
                 sweep = experiments.lstm_t100_sweep if args.name == "lstm-t100" else experiments.rtrl_lag_sweep
                 sweep(args.out, jobs=args.jobs)

@@ -18,8 +18,19 @@ from scipy.stats import binomtest
 
 from rnnlab.data import generate_batches
 from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.lstm_numba import LSTM_Numba
+from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 from rnnlab.training.parallel import default_jobs, run_parallel
-from rnnlab.training.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
+from rnnlab.training.train import (
+    EVAL_SEED,
+    PAPER_GATE_BIASES,
+    RECIPES,
+    accuracy,
+    evaluate,
+    train,
+    train_online,
+    train_recipe,
+)
 
 __all__ = [
     "FRN_LAG_GRID",
@@ -31,6 +42,13 @@ __all__ = [
     "lstm_t100_run",
     "lstm_t100_sweep",
     "machine_description",
+    "RTRL_REACH",
+    "RTRL_WHY",
+    "largest_solved_T",
+    "markdown_table",
+    "reach_run",
+    "reach_summary",
+    "reach_sweep",
     "rtrl_lag_run",
     "rtrl_lag_sweep",
     "summarise_lag_sweep",
@@ -254,3 +272,151 @@ def rtrl_lag_sweep(out, settings=RTRL_LAG, jobs=None, progress=True):
     result["wall_seconds"] = round(time.time() - start, 1)
     write_json(out, result)
     return result
+
+
+# Chapter 5, exercise 11: how far truncated RTRL reaches, online and in batches, beside full BPTT.
+# Both gradients run in compiled engines (pinned to the numpy classes by the tests), so a
+# method's budget is the same number of training sequences whatever its speed.
+_NETWORK = dict(I=32, init_scale=0.1, biases=True)
+_ADAM = dict(optimizer="adam", eta=0.05, clip=1.0, batch_size=32)     # the recipe of chapters 4 and 5
+_ONLINE = dict(optimizer="sgd", eta=0.1, clip=None, batch_size=1)      # one sequence per update, as in 1997
+
+RTRL_REACH = {
+    "Ts": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    "seeds": [0, 1, 2, 3, 4],
+    "max_sequences": 50_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "rtrl-online": dict(gradient="rtrl", **_ONLINE),
+        "bptt-online": dict(gradient="bptt", **_ONLINE),
+        "rtrl-batch": dict(gradient="rtrl", **_ADAM),
+        "bptt-batch": dict(gradient="bptt", **_ADAM),
+    },
+}
+
+# Where the 32-cell recipe stops: one long T, one change at a time against the recipe.
+RTRL_WHY = {
+    "Ts": [500],
+    "seeds": [0, 1, 2, 3, 4],
+    "max_sequences": 50_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "adam-batch32": dict(gradient="rtrl", **_ADAM),
+        "adam-batch32-long": dict(gradient="rtrl", **_ADAM, max_sequences=200_000),
+        "adam-online": dict(gradient="rtrl", **dict(_ADAM, batch_size=1, eta=0.005)),
+        "sgd-batch32": dict(gradient="rtrl", **dict(_ONLINE, batch_size=32, eta=1.0)),
+        "sgd-online": dict(gradient="rtrl", **_ONLINE),
+        "sgd-online-no-biases": dict(gradient="rtrl", **_ONLINE, biases=False),
+        "sgd-online-init-0.01": dict(gradient="rtrl", **_ONLINE, init_scale=0.01),
+    },
+}
+
+
+def _check_every(T, batch_size):
+    """Sequences between validations: 800 (25 batches of 32) up to T = 200, 3200 beyond (cheaper checks)."""
+    sequences = 800 if T <= 200 else 3200
+    return max(1, sequences // batch_size)
+
+
+def reach_run(T, seed, method, settings=RTRL_REACH):
+    """Train the 32-cell LSTM on one T and seed with one method of ``settings``; stop at the target.
+
+    A method names the gradient (``"rtrl"``: truncated RTRL, ``"bptt"``: full BPTT), the
+    optimiser, learning rate, clipping and batch size, and may override the network
+    (``I``, ``init_scale``, ``biases``: the 1997 gate biases or none) and ``max_sequences``.
+    Online gradient descent (batch size 1, ``"sgd"``) runs :func:`~rnnlab.training.train.train_online`,
+    anything else the chapter's :func:`~rnnlab.training.train.train_recipe`; both validate on the
+    same 1000 sequences (seed ``3000 + seed``) and the model is tested on 1000 fresh ones.
+
+    Returns
+    -------
+    dict
+        ``T``, ``seed``, ``method``, ``solved``, ``sequences`` (training sequences used),
+        ``seconds`` (wall time of training), ``test_acc``, ``diverged``.
+    """
+    spec = settings["network"] | settings["methods"][method]
+    budget = spec.get("max_sequences", settings["max_sequences"])
+    I, B = spec["I"], spec["batch_size"]
+    model_kwargs = PAPER_GATE_BIASES if spec["biases"] else {}
+    cls = LSTM_RTRL_Numba if spec["gradient"] == "rtrl" else LSTM_Numba
+    check_every = min(_check_every(T, B), max(1, budget // B))
+    start = time.time()
+    record = dict(T=T, seed=seed, method=method, diverged=False)
+    try:
+        if spec["optimizer"] == "sgd" and B == 1:
+            model = cls(1, I, 1, rng=seed, init_scale=spec["init_scale"],
+                        **{k: np.resize(v, I).tolist() for k, v in model_kwargs.items()})
+            run = train_online(model, T, seed, eta=spec["eta"], max_sequences=budget, check_every=check_every,
+                               target=settings["target"])
+        else:
+            run = train_recipe("lstm-rtrl", T, seed, progress=False, model=cls, I=I, batch_size=B,
+                               optimizer=spec["optimizer"], eta=spec["eta"], clip=spec["clip"],
+                               init_scale=spec["init_scale"], model_kwargs=model_kwargs, steps=budget // B,
+                               check_every=check_every, target=settings["target"])
+        record.update(solved=bool(run.val_acc[-1] >= settings["target"]), sequences=run.sequences,
+                      test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed))
+    except FloatingPointError:
+        record.update(solved=False, sequences=budget, test_acc=0.5, diverged=True)
+    record["seconds"] = round(time.time() - start, 2)
+    return record
+
+
+def reach_sweep(out, settings=RTRL_REACH, name="rtrl-reach", jobs=None, progress=True):
+    """Every T, seed and method of ``settings`` on ``jobs`` workers; write runs, settings, machine and wall time.
+
+    Tasks are ordered longest first (largest T first), so the two workers finish together.
+    """
+    tasks = [(T, seed, method, settings) for T in sorted(settings["Ts"], reverse=True)
+             for method in settings["methods"] for seed in settings["seeds"]]
+    jobs = jobs or default_jobs()
+    result = {"command": f"python -m rnnlab sweep {name} --jobs {jobs}", "machine": machine_description(jobs),
+              "settings": settings}
+    start = time.time()
+    result["runs"] = run_parallel(reach_run, tasks, jobs, progress, desc=name)
+    result["wall_seconds"] = round(time.time() - start, 1)
+    write_json(out, result)
+    return result
+
+
+def reach_summary(result):
+    """One row per (T, method) of a :func:`reach_sweep` result, in the order of ``settings``.
+
+    Returns
+    -------
+    list of dict
+        ``T``, ``method``, ``solved`` and ``runs`` (counts), ``median_sequences`` (over the
+        solved runs; ``None`` if none), ``max_sequences`` (the budget), ``median_seconds``
+        (over all runs) and ``mean_test_acc``.
+    """
+    settings = result["settings"]
+    rows = []
+    for T in settings["Ts"]:
+        for method, spec in settings["methods"].items():
+            runs = [r for r in result["runs"] if r["T"] == T and r["method"] == method]
+            solved = [r["sequences"] for r in runs if r["solved"]]
+            rows.append(dict(
+                T=T, method=method, solved=len(solved), runs=len(runs),
+                median_sequences=float(np.median(solved)) if solved else None,
+                max_sequences=spec.get("max_sequences", settings["max_sequences"]),
+                median_seconds=float(np.median([r["seconds"] for r in runs])),
+                mean_test_acc=float(np.mean([r["test_acc"] for r in runs])),
+            ))
+    return rows
+
+
+def largest_solved_T(result, method, at_least=None):
+    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved."""
+    best = None
+    for row in reach_summary(result):
+        if row["method"] == method and row["solved"] >= (row["runs"] if at_least is None else at_least):
+            best = row["T"] if best is None else max(best, row["T"])
+    return best
+
+
+def markdown_table(header, rows):
+    """A Markdown (MyST) table: ``header`` a list of column titles, ``rows`` lists of cells (already formatted)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -120,3 +120,19 @@ def test_backward_refuses_bad_targets():
     net.forward(np.ones((2, 1)))
     with pytest.raises(ValueError, match=r"y must have shape \(2, 1\)"):
         net.backward(np.ones(2))
+
+
+@pytest.mark.parametrize("every_step", [False, True])
+def test_compiled_engine_equals_numpy(rng, every_step):
+    from rnnlab.models.frn_rtrl_numba import FRN_RTRL_Numba
+
+    ref, fast = FRN_RTRL(2, 5, 2, rng=4, init_scale=0.5), FRN_RTRL_Numba(2, 5, 2, rng=4, init_scale=0.5)
+    x = rng.normal(size=(3, 12, 2))
+    y = rng.random((3, 12, 2)) if every_step else rng.random((3, 2))
+    losses = []
+    for net in (ref, fast):
+        net.zero_grad()
+        losses.append(net.loss_and_gradient(x, y))
+    assert losses[1] == pytest.approx(losses[0], rel=1e-13)
+    for name, g in ref.grads().items():
+        assert relative_error(fast.grads()[name], g) <= 1e-12, name

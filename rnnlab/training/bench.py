@@ -21,7 +21,7 @@ from rnnlab.data import generate_batches
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.models.frn import FullyRecurrentNetwork
 from rnnlab.models.lstm import LSTM
-from rnnlab.models.frn_rtrl import FRN_RTRL
+from rnnlab.models.frn_rtrl_numba import FRN_RTRL_Numba
 from rnnlab.models.lstm_rtrl import LSTM_RTRL
 from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 
@@ -220,37 +220,49 @@ def engine_step_times(T=100, cells=32, sequences=(10, 200), batch=32, repeats=5)
     return result
 
 
-def rtrl_scaling(sizes=(8, 16, 32, 64, 128), steps=20, repeats=3, fit_from=32):
+def rtrl_scaling(sizes=(8, 16, 32, 64, 128, 256), frn_up_to=64, steps=50, repeats=3, fit=((16, 64), (64, 256))):
     """Time per step and memory of full RTRL (FRN_RTRL) and truncated RTRL (LSTM_RTRL) against I.
 
-    One sequence, a loss at every step (so every step does its full work): full RTRL of
-    the FRN in numpy, truncated RTRL of the LSTM in the compiled engine (the numpy
-    engine's fixed cost per call would hide its growth at these sizes). Memory is the size
-    of the sensitivity buffers: ``FRN_RTRL.P`` (I · I · (D + I) numbers) and ``LSTM_RTRL.S``
-    (2I · (D + I + 1) numbers).
+    One sequence of ``steps`` steps with a loss at every step (so every step does its full
+    work), both in their compiled engines (the numpy engines' fixed cost per call would
+    hide the growth at these sizes): full RTRL of the FRN, Eqs. (5.1)-(5.2), for the sizes up
+    to ``frn_up_to``, and truncated RTRL of the LSTM, Eqs. (5.3)-(5.6). Memory is the size of
+    the sensitivity buffers of one sequence: ``FRN_RTRL.P`` (I · I · (D + I) numbers) and
+    ``LSTM_RTRL.S`` (2I · (D + I + 1) numbers).
+
+    Parameters
+    ----------
+    fit : pair of (int, int)
+        The ranges of I over which the slopes of log time against log I are fitted, for
+        the FRN and for the LSTM (the LSTM's step also has a part linear in I, its 4I
+        nonlinearities, which the quadratic part outgrows only beyond I = 32 or so).
 
     Returns
     -------
     dict
-        ``sizes``; ``frn_us``, ``lstm_us`` (median µs per step); ``frn_kib``, ``lstm_kib``
-        (buffer sizes); ``frn_slope``, ``lstm_slope`` (least-squares slopes of log time against
-        log I for I >= ``fit_from``).
+        ``sizes``; ``frn_us``, ``lstm_us`` (median µs per step; ``None`` where not measured);
+        ``frn_kib``, ``lstm_kib`` (buffer sizes); ``frn_slope``, ``lstm_slope`` (least-squares
+        slopes of log time against log I over the ``fit`` ranges).
 
     See chapter 5, *Real-time recurrent learning* (section *Cost, measured*).
     """
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(steps, 1)), rng.random((steps, 1))
-    result = dict(sizes=list(sizes), steps=steps, repeats=repeats, fit_from=fit_from,
+    result = dict(sizes=list(sizes), steps=steps, repeats=repeats, fit=[list(f) for f in fit],
                   frn_us=[], lstm_us=[], frn_kib=[], lstm_kib=[])
     for n in sizes:
-        for name, net in (("frn", FRN_RTRL(1, n, 1, rng=0)), ("lstm", LSTM_RTRL_Numba(1, n, 1, rng=0))):
+        nets = [("lstm", LSTM_RTRL_Numba(1, n, 1, rng=0))] + ([("frn", FRN_RTRL_Numba(1, n, 1, rng=0))]
+                                                              if n <= frn_up_to else [])
+        for name, net in nets:
             result[f"{name}_us"].append(_median_us_per_step(lambda: net.loss_and_gradient(x, y), steps, repeats))
-            buffers = net.P if name == "frn" else net.S
-            result[f"{name}_kib"].append(buffers.nbytes / 1024)
-    fit = np.log(sizes) >= np.log(fit_from)
-    for name in ("frn", "lstm"):
-        result[f"{name}_slope"] = float(np.polyfit(np.log(np.array(sizes)[fit]),
-                                                   np.log(np.array(result[f"{name}_us"])[fit]), 1)[0])
+            net.reset()
+            result[f"{name}_kib"].append((net.P if name == "frn" else net.S).nbytes / 1024)
+        if n > frn_up_to:
+            result["frn_us"].append(None)
+            result["frn_kib"].append(None)
+    for name, (low, high) in zip(("frn", "lstm"), fit):
+        pairs = [(n, us) for n, us in zip(sizes, result[f"{name}_us"]) if us is not None and low <= n <= high]
+        result[f"{name}_slope"] = float(np.polyfit(*np.log(np.array(pairs)).T, 1)[0])
     return result
 
 
@@ -302,11 +314,13 @@ def run_benchmarks(repeats=7, out=None):
               f"numba {row['speedup']:5.1f}x faster")
     scaling = rtrl_scaling()
     result["rtrl_scaling"] = scaling
-    print(f"\nfull RTRL (FRN_RTRL, numpy) against truncated RTRL (LSTM_RTRL_Numba), one sequence; "
-          f"slopes for I >= {scaling['fit_from']}: {scaling['frn_slope']:.2f} and {scaling['lstm_slope']:.2f}")
+    print(f"\nfull RTRL of the FRN against truncated RTRL of the LSTM (compiled), one sequence; "
+          f"slopes {scaling['frn_slope']:.2f} (I = {scaling['fit'][0]}) and {scaling['lstm_slope']:.2f} "
+          f"(I = {scaling['fit'][1]})")
     for n, f_us, l_us, f_kib, l_kib in zip(scaling["sizes"], scaling["frn_us"], scaling["lstm_us"],
                                            scaling["frn_kib"], scaling["lstm_kib"]):
-        print(f"  I = {n:>4}: {f_us:10.1f} µs  {l_us:7.2f} µs   buffers {f_kib:9.1f} KiB  {l_kib:7.1f} KiB")
+        frn = f"{f_us:10.1f} µs {f_kib:9.1f} KiB" if f_us is not None else f"{'-':>13} {'-':>13}"
+        print(f"  I = {n:>4}: FRN {frn}   LSTM {l_us:7.2f} µs {l_kib:7.1f} KiB")
     memory = peak_memory_kib()
     result["peak_memory_kib"] = [dict(T=length, rtrl=r, bptt=b) for length, r, b in memory]
     print("\npeak memory for one batch of 8 sequences, I = 16 (KiB)")

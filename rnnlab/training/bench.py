@@ -147,6 +147,7 @@ def peak_memory_kib(lengths=(100, 1000, 10_000), cells=16, batch=8):
     for length in lengths:
         rng = np.random.default_rng(0)
         rtrl, bptt = LSTM_RTRL(1, cells, 1, rng=0), LSTM(1, cells, 1, rng=0)
+        bptt.forward(np.zeros((1, 1)), np.ones(1))   # warm-up: one-time allocations (BLAS thread control)
         tracemalloc.start()
         rtrl.reset(batch)
         for _ in range(length):

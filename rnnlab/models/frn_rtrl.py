@@ -9,14 +9,12 @@ Williams & Zipser (1989) carry forward the sensitivity of every unit to every we
 .. math::
 
     p^k_{ij}(t) = \bigl(1 - a_k(t)^2\bigr) \Bigl( \sum_l R_{kl}\, p^l_{ij}(t-1) + [k = i]\, u_j(t) \Bigr),
-    \qquad p(0) = 0 \qquad (5.1)
+    \qquad p(0) = 0,
 
-and at a step with a loss the gradient is available at once,
+    \nabla_{w_{ij}} L \mathrel{+}= \sum_k \bigl(V^\top \psi(t)\bigr)_k\, p^k_{ij}(t) \qquad (5.1)
 
-.. math::
-
-    \nabla_{w_{ij}} L \mathrel{+}= \sum_k \bigl(V^\top \psi(t)\bigr)_k\, p^k_{ij}(t), \qquad
-    \nabla_V L \mathrel{+}= \psi(t)\, a(t)^\top \qquad (5.2)
+(the gradient at a step with a loss, available at once), and
+:math:`\nabla_V L \mathrel{+}= \psi(t)\, a(t)^\top` (Eq. 2.10).
 
 — the gradient BPTT computes, for O(I³) numbers of memory (I · I · U) and O(I⁴)
 operations per step (the sum over l for every k, i, j), whatever the sequence length.
@@ -42,7 +40,7 @@ __all__ = ["FRN_RTRL"]
 
 
 class FRN_RTRL(Parametric):
-    r"""The FRN of chapter 2 (Eqs. 2.1-2.3) learning online with full RTRL (Eqs. 5.1-5.2).
+    r"""The FRN of chapter 2 (Eqs. 2.1-2.3) learning online with full RTRL (Eq. 5.1).
 
     Parameters
     ----------
@@ -136,7 +134,7 @@ class FRN_RTRL(Parametric):
         return y_hat[0] if self._single else y_hat
 
     def backward(self, y):
-        """Add the gradient of the current step's loss (mean over the batch) into the buffers (Eq. 5.2).
+        """Add the gradient of the current step's loss (mean over the batch) into the buffers (Eq. 5.1).
 
         Parameters
         ----------
@@ -156,7 +154,8 @@ class FRN_RTRL(Parametric):
         psi = bce_with_logits_grad(z, y) / B                          # (B, K): Eq. (2.6)
         self.dV += psi.T @ self.a
         dL_da = psi @ self.V                                          # (B, I): V^T psi(t)
-        grad_w = (dL_da[:, None, :] @ self.P.reshape(B, self.I, -1)).sum(axis=0).reshape(self.I, -1)  # Eq. (5.2)
+        grad_w = (dL_da[:, None, :] @ self.P.reshape(B, self.I, -1)).sum(axis=0)   # Eq. (5.1), (I U,)
+        grad_w = grad_w.reshape(self.I, -1)
         self.dW += grad_w[:, :D]
         self.dR += grad_w[:, D:]
         return float(bce_with_logits(z, y).sum() / B)

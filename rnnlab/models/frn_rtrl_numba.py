@@ -5,7 +5,7 @@ Shape legend: B sequences, T time steps, D inputs, I hidden units, K outputs, U 
 It exists to measure the cost of full RTRL against truncated RTRL with the same compiler
 (chapter 5, *Cost, measured*): per step the kernel does the work of Eq. (5.1),
 I · I · I · U multiply-adds for :math:`\sum_l R_{kl}\, p^l_{ij}(t-1)` (one BLAS product,
-as in the numpy class), then Eq. (5.2) at a step with a loss, without numpy's fixed cost
+as in the numpy class), and at a step with a loss the gradient of Eq. (5.1), without numpy's fixed cost
 per call. ``tests/test_frn_rtrl.py`` pins it to the numpy class.
 
 See chapter 5, *Real-time recurrent learning* (section *Cost, measured*).
@@ -58,7 +58,7 @@ def _frn_rtrl(W, R, V, dW, dR, dV, x, y, has_target, scale):
                 for m in range(I * U):
                     P_new[k, m] *= slope
             P, P_new = P_new, P
-            if has_target[t]:                               # Eq. (5.2)
+            if has_target[t]:                               # the gradient of Eq. (5.1)
                 g[:] = 0.0
                 for m in range(K):
                     z = 0.0
@@ -82,7 +82,7 @@ def _frn_rtrl(W, R, V, dW, dR, dV, x, y, has_target, scale):
 
 
 class FRN_RTRL_Numba(FRN_RTRL):
-    r""":class:`~rnnlab.models.frn_rtrl.FRN_RTRL` whose :meth:`loss_and_gradient` runs compiled (Eqs. 5.1-5.2).
+    r""":class:`~rnnlab.models.frn_rtrl.FRN_RTRL` whose :meth:`loss_and_gradient` runs compiled (Eq. 5.1).
 
     Everything else (weights, ``reset``/``forward``/``backward``, ``predict``) is the numpy class's.
 

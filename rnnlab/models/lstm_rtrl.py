@@ -18,13 +18,14 @@ of the cell input and the input gate therefore *accumulate*:
 
 (only the entries with the unit index n of the weight's row are non-zero: 2 I U numbers
 per sequence). At a step with a loss, the output layer and the output gate get their
-gradient directly, and the buffers turn the error at c(t) into the gradient of the
-other weights:
+gradient directly, and the buffers turn the one-step error at the cell state,
+:math:`e(t) = (W_y^\top \psi(t)) \odot o(t) \odot (1 - \tanh^2 c(t))` (only through h(t):
+not chapter 4's :math:`\nabla_{c(t)} L`), into the gradient of the other weights:
 
 .. math::
 
-    \nabla_{w^a_{nk}} L \mathrel{+}= \frac{\partial L}{\partial c_n(t)}
-        \frac{\partial c_n(t)}{\partial w^a_{nk}}, \qquad a \in \{z, i\} \qquad (5.5)
+    \nabla_{w^a_{nk}} L \mathrel{+}= e_n(t)\, \frac{\partial c_n(t)}{\partial w^a_{nk}},
+        \qquad a \in \{z, i\} \qquad (5.5)
 
 See chapter 5, *Real-time recurrent learning*.
 """
@@ -180,7 +181,7 @@ class LSTM_RTRL(Parametric):
         self.db_y += psi.sum(axis=0)
         dh = psi @ self.W_y                                       # (B, I): only from the output (truncation)
         delta_o = dh * tanh_c * o * (1.0 - o)                     # output gate: gradient at this step
-        dc = dh * o * (1.0 - tanh_c**2)                           # (B, I): error at c(t)
+        dc = dh * o * (1.0 - tanh_c**2)                           # (B, I): one-step error e(t) at c(t)
         grad = np.einsum("bj,bjk->jk", np.concatenate([dc, dc], axis=1), self.S)   # Eq. (5.5), (2I, U)
         grad_o = delta_o.T @ u                                    # (I, U)
         for rows, g in ((slice(0, 2 * I), grad), (slice(2 * I, 3 * I), grad_o)):

@@ -302,13 +302,13 @@ RTRL_REACH = {
 RTRL_WHY = {
     "Ts": [200],
     "seeds": [0, 1, 2, 3, 4],
-    "max_sequences": 30_000,
+    "max_sequences": 20_000,
     "target": 0.99,
     "network": _NETWORK,
     "methods": {
         "recipe": dict(gradient="rtrl", **_ADAM),
         "recipe, full gradient": dict(gradient="bptt", **_ADAM),
-        "budget x3": dict(gradient="rtrl", **_ADAM, max_sequences=90_000),
+        "budget x3": dict(gradient="rtrl", **_ADAM, max_sequences=60_000),
         "learning rate 0.01": dict(gradient="rtrl", **dict(_ADAM, eta=0.01)),
         "no gate biases": dict(gradient="rtrl", **_ADAM, biases=False),
         "init 0.01": dict(gradient="rtrl", **_ADAM, init_scale=0.01),

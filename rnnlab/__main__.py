@@ -6,6 +6,7 @@
     python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
     python -m rnnlab sweep rtrl-reach --jobs 2 --out results/rtrl_reach.json
     python -m rnnlab sweep rtrl-why --jobs 2 --out results/rtrl_why.json
+    python -m rnnlab sweep rtrl-long --jobs 2 --out results/rtrl_long.json
     python -m rnnlab bench --out results/bench.json
     python -m rnnlab reproduce --out results/exp3a.json
 
@@ -49,7 +50,7 @@ def _parser():
     rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
-    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag", "rtrl-reach", "rtrl-why"])
+    sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag", "rtrl-reach", "rtrl-why", "rtrl-long"])
     sw.add_argument("--out", required=True, help="JSON file to write")
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     return parser
@@ -104,8 +105,9 @@ def main(argv=None):
             if args.name == "frn-lag":
                 result = experiments.frn_lag_sweep(args.out, jobs=args.jobs)
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
-            elif args.name in ("rtrl-reach", "rtrl-why"):
-                settings = experiments.RTRL_REACH if args.name == "rtrl-reach" else experiments.RTRL_WHY
+            elif args.name in ("rtrl-reach", "rtrl-why", "rtrl-long"):
+                settings = {"rtrl-reach": experiments.RTRL_REACH, "rtrl-why": experiments.RTRL_WHY,
+                            "rtrl-long": experiments.RTRL_LONG}[args.name]
                 result = experiments.reach_sweep(args.out, settings, args.name, jobs=args.jobs)
                 print(f"{len(result['runs'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:

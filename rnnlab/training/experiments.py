@@ -42,6 +42,7 @@ __all__ = [
     "lstm_t100_run",
     "lstm_t100_sweep",
     "machine_description",
+    "RTRL_LONG",
     "RTRL_REACH",
     "RTRL_WHY",
     "largest_solved_T",
@@ -315,6 +316,19 @@ RTRL_WHY = {
         "online Adam": dict(gradient="rtrl", **_ONLINE),
         "online Adam, full gradient": dict(gradient="bptt", **_ONLINE),
         "online SGD 0.03": dict(gradient="rtrl", optimizer="sgd", eta=0.03, clip=None, batch_size=1),
+    },
+}
+
+
+# Beyond the wall: T = 500 with the recipe's batches at learning rate 0.01 and five times the budget.
+RTRL_LONG = {
+    "Ts": [500],
+    "seeds": [0, 1, 2, 3],
+    "max_sequences": 100_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "learning rate 0.01, budget x5": dict(gradient="rtrl", **dict(_ADAM, eta=0.01)),
     },
 }
 

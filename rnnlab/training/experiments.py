@@ -360,6 +360,8 @@ def reach_run(T, seed, method, settings=RTRL_REACH):
     dict
         ``T``, ``seed``, ``method``, ``solved``, ``sequences`` (training sequences used),
         ``seconds`` (wall time of training), ``test_acc``, ``diverged``.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
     spec = settings["network"] | settings["methods"][method]
     budget = spec.get("max_sequences", settings["max_sequences"])
@@ -392,6 +394,8 @@ def reach_sweep(out, settings=RTRL_REACH, name="rtrl-reach", jobs=None, progress
     """Every T, seed and method of ``settings`` on ``jobs`` workers; write runs, settings, machine and wall time.
 
     Tasks are ordered longest first (largest T first), so the two workers finish together.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
     tasks = [(T, seed, method, settings) for T in sorted(settings["Ts"], reverse=True)
              for method in settings["methods"] for seed in settings["seeds"]]
@@ -414,6 +418,8 @@ def reach_summary(result):
         ``T``, ``method``, ``solved`` and ``runs`` (counts), ``median_sequences`` (over the
         solved runs; ``None`` if none), ``max_sequences`` (the budget), ``median_seconds``
         (over all runs) and ``mean_test_acc``.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
     settings = result["settings"]
     rows = []
@@ -432,7 +438,10 @@ def reach_summary(result):
 
 
 def largest_solved_T(result, method, at_least=None):
-    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved."""
+    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
     best = None
     for row in reach_summary(result):
         if row["method"] == method and row["solved"] >= (row["runs"] if at_least is None else at_least):
@@ -441,7 +450,10 @@ def largest_solved_T(result, method, at_least=None):
 
 
 def markdown_table(header, rows):
-    """A Markdown (MyST) table: ``header`` a list of column titles, ``rows`` lists of cells (already formatted)."""
+    """A Markdown (MyST) table: ``header`` a list of column titles, ``rows`` lists of cells (already formatted).
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

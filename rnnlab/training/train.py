@@ -254,6 +254,8 @@ def train_online(model, T, seed=0, *, eta, max_sequences, check_every=800, targe
     ``zero_grad``, ``loss_and_gradient`` and ``update`` per sequence. Both see the same
     sequences in the same order.
 
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+
     Parameters
     ----------
     model : LSTM_RTRL, LSTM_RTRL_Numba or Model
@@ -285,8 +287,6 @@ def train_online(model, T, seed=0, *, eta, max_sequences, check_every=800, targe
     ------
     DivergenceError
         If a weight becomes non-finite or exceeds ``max_weight``.
-
-    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
     eta = check_positive_float("eta (learning rate)", eta)
     max_sequences = check_positive_int("max_sequences", max_sequences)

@@ -17,6 +17,7 @@ from rnnlab.data import DEFAULT_SEED, NOISE_VARIANCE, generate_batches, generate
 from rnnlab.losses import bce_with_logits, softplus
 from rnnlab.models.base import DivergenceError, GradCheckResult, GradientCheckError, Model
 from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.frn_rtrl import FRN_RTRL
 from rnnlab.models.gate import SIGMOID, TANH, Activation, Gate
 from rnnlab.models.jordan import JordanNetwork
 from rnnlab.models.lstm import LSTM
@@ -27,6 +28,7 @@ from rnnlab.training.train import RECIPES, accuracy, clip_grad_norm, evaluate, t
 
 __all__ = [
     "DEFAULT_SEED",
+    "FRN_RTRL",
     "LSTM",
     "LSTM_RTRL",
     "NOISE_VARIANCE",

@@ -6,7 +6,9 @@
     python -m rnnlab sweep jordan-lag --out results/jordan_lag.json
     python -m rnnlab sweep latching --out results/latching.json
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
-    python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
+    python -m rnnlab sweep rtrl-reach --out results/rtrl_reach.json
+    python -m rnnlab sweep rtrl-why --out results/rtrl_why.json
+    python -m rnnlab sweep rtrl-long --out results/rtrl_long.json
     python -m rnnlab bench --out results/bench.json
     python -m rnnlab reproduce --out results/exp3a.json
 
@@ -50,7 +52,8 @@ def _parser():
     rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
-    sw.add_argument("name", choices=["frn-lag", "frn-truncation", "jordan-lag", "latching", "lstm-t100", "rtrl-lag"])
+    sw.add_argument("name", choices=["frn-lag", "frn-truncation", "jordan-lag", "latching", "lstm-t100",
+                                     "rtrl-reach", "rtrl-why", "rtrl-long"])
     sw.add_argument("--out", required=True, help="JSON file to write")
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     return parser
@@ -105,9 +108,13 @@ def main(argv=None):
             if args.name in experiments.LAG_GRIDS:
                 result = experiments.lag_sweep(args.name, args.out, jobs=args.jobs)
                 print(f"{len(result['records'])} runs in {result['wall_seconds']} s -> {args.out}")
+            elif args.name in ("rtrl-reach", "rtrl-why", "rtrl-long"):
+                settings = {"rtrl-reach": experiments.RTRL_REACH, "rtrl-why": experiments.RTRL_WHY,
+                            "rtrl-long": experiments.RTRL_LONG}[args.name]
+                result = experiments.reach_sweep(args.out, settings, args.name, jobs=args.jobs)
+                print(f"{len(result['runs'])} runs in {result['wall_seconds']} s -> {args.out}")
             else:
-                sweep = {"lstm-t100": experiments.lstm_t100_sweep, "rtrl-lag": experiments.rtrl_lag_sweep,
-                         "latching": experiments.latching_sweep}[args.name]
+                sweep = {"lstm-t100": experiments.lstm_t100_sweep, "latching": experiments.latching_sweep}[args.name]
                 sweep(args.out, jobs=args.jobs)
                 print(f"written to {args.out}")
     except DivergenceError as err:

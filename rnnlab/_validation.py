@@ -16,6 +16,8 @@ __all__ = [
     "check_positive_int",
     "check_sequences",
     "check_step",
+    "check_step_input",
+    "check_step_target",
     "describe",
 ]
 
@@ -166,3 +168,29 @@ def check_sequences(x, y, D, K):
             f"y must hold targets in [0, 1]; got values from {arr.min():g} to {arr.max():g}"
         )
     return x3, y3, steps
+
+
+def check_step_input(x_t, lead, D):
+    """Validate one step of an online model: shape ``lead + (D,)``, finite; return it as (B, D)."""
+    x = np.asarray(x_t, dtype=float) if not isinstance(x_t, str) else None
+    if x is None or x.shape != lead + (D,):
+        raise ValueError(
+            f"x_t must have shape {lead + (D,)} (the batch size set by reset() and D = {D}); "
+            f"got {describe(x_t) if x is None else 'shape ' + str(x.shape)}"
+        )
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x_t contains NaN or inf; every entry must be finite")
+    return x.reshape(-1, D)
+
+
+def check_step_target(y, lead, K):
+    """Validate one step's target: shape ``lead + (K,)`` (a plain number when K = 1 and there is
+    no batch axis), in [0, 1]; return it as (B, K)."""
+    arr = np.asarray(y, dtype=float)
+    if arr.ndim == 0 and lead == () and K == 1:
+        arr = arr.reshape(1)                     # a plain number: the target of the one output
+    if arr.shape != lead + (K,):
+        raise ValueError(f"y must have shape {lead + (K,)} for the current step; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
+        raise ValueError("y must hold finite targets in [0, 1]")
+    return arr.reshape(-1, K)

@@ -50,3 +50,59 @@ def test_chance_level_runs_are_not_better_than_chance():
     test = {0.5: [[0.5, 0.5], [0.49, 0.5]], 2.0: [[0.5, 0.5], [0.5, 0.5]]}
     (row,) = summarise_lag_sweep(fake_result(val, test))
     assert not row["better_than_chance"]
+
+
+def tiny_reach(**changes):
+    from rnnlab.training.experiments import RTRL_REACH
+
+    settings = dict(RTRL_REACH, Ts=[3], seeds=[0], max_sequences=64, network=dict(I=4, init_scale=0.1, biases=True))
+    return settings | changes
+
+
+def test_reach_run_every_method_records_what_the_chapter_reads():
+    from rnnlab.training.experiments import reach_run
+
+    settings = tiny_reach()
+    for method in settings["methods"]:
+        record = reach_run(3, 0, method, settings)
+        assert set(record) == {"T", "seed", "method", "solved", "sequences", "seconds", "test_acc", "diverged"}
+        assert record["method"] == method and 0 < record["sequences"] <= 64
+        assert record["solved"] == (record["sequences"] < 64 or record["solved"])
+        assert 0.0 <= record["test_acc"] <= 1.0
+        assert reach_run(3, 0, method, settings) | {"seconds": 0} == record | {"seconds": 0}   # deterministic
+
+
+def test_reach_run_records_divergence_as_unsolved():
+    from rnnlab.training.experiments import reach_run
+
+    settings = tiny_reach(methods={"wild": dict(gradient="rtrl", optimizer="sgd", eta=1e4, clip=None,
+                                                batch_size=1, init_scale=2.0)})
+    record = reach_run(3, 0, "wild", settings)
+    assert record["diverged"] and not record["solved"] and record["test_acc"] == 0.5
+
+
+def test_reach_sweep_writes_settings_machine_and_summary(tmp_path):
+    from rnnlab.training.experiments import largest_solved_T, markdown_table, reach_summary, reach_sweep
+
+    settings = tiny_reach(Ts=[1, 2], methods={"rtrl-online": tiny_reach()["methods"]["rtrl-online"]})
+    result = reach_sweep(tmp_path / "reach.json", settings, "tiny", jobs=1, progress=False)
+    saved = json.loads((tmp_path / "reach.json").read_text())
+    assert saved["command"] == "python -m rnnlab sweep tiny --jobs 1"
+    assert "cores" in saved["machine"] and saved["wall_seconds"] >= 0
+    assert len(saved["runs"]) == 2
+    rows = reach_summary(result)
+    assert [(r["T"], r["method"], r["runs"]) for r in rows] == [(1, "rtrl-online", 1), (2, "rtrl-online", 1)]
+    solved_Ts = [r["T"] for r in rows if r["solved"] == 1]
+    assert largest_solved_T(result, "rtrl-online") == (max(solved_Ts) if solved_Ts else None)
+    assert markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n| --- | --- |\n| 1 | 2 |"
+
+
+@pytest.mark.parametrize("key", [(5, 0, "rtrl-online"), (10, 1, "rtrl-batch"), (10, 2, "bptt-batch")])
+def test_committed_reach_sweep_is_regenerable(key):
+    """Rerun cheap committed runs of results/rtrl_reach.json: the same outcome (wall time aside)."""
+    from rnnlab.training.experiments import reach_run
+
+    result = json.loads((RESULTS / "rtrl_reach.json").read_text())
+    committed = next(r for r in result["runs"] if (r["T"], r["seed"], r["method"]) == key)
+    rerun = reach_run(*key, settings=result["settings"])
+    assert rerun | {"seconds": 0} == committed | {"seconds": 0}

@@ -77,3 +77,26 @@ def test_cli_lstm_saves_every_parameter_name(tmp_path, capsys):
     assert "test accuracy on 1000 fresh sequences: 1.000" in capsys.readouterr().out
     assert sorted(np.load(out).files) == sorted(
         ["z.W", "z.R", "z.b", "i.W", "i.R", "i.b", "o.W", "o.R", "o.b", "W_y", "b_y"])
+
+
+def test_train_online_stops_at_the_target_and_counts_sequences():
+    from rnnlab import LSTM_RTRL
+    from rnnlab.training.train import train_online
+
+    net = LSTM_RTRL(1, 4, 1, rng=0, init_scale=0.5)
+    run = train_online(net, 1, seed=0, eta=0.5, max_sequences=2000, check_every=100, target=0.99)
+    assert run.recipe["batch_size"] == 1 and run.sequences == len(run.losses) == run.checkpoints[-1]
+    assert run.val_acc[-1] >= 0.99 and all(acc < 0.99 for acc in run.val_acc[:-1])
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(eta=-1.0, max_sequences=10), "eta"),
+    (dict(eta=0.1, max_sequences=0), "max_sequences"),
+    (dict(eta=0.1, max_sequences=10, check_every=0), "check_every"),
+])
+def test_train_online_refuses_bad_settings(kwargs, pattern):
+    from rnnlab import LSTM_RTRL
+    from rnnlab.training.train import train_online
+
+    with pytest.raises(ValueError, match=pattern):
+        train_online(LSTM_RTRL(1, 2, 1, rng=0), 3, **kwargs)

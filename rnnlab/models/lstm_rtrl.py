@@ -18,13 +18,14 @@ of the cell input and the input gate therefore *accumulate*:
 
 (only the entries with the unit index n of the weight's row are non-zero: 2 I U numbers
 per sequence). At a step with a loss, the output layer and the output gate get their
-gradient directly, and the buffers turn the error at c(t) into the gradient of the
-other weights:
+gradient directly, and the buffers turn the one-step error at the cell state,
+:math:`e(t) = (W_y^\top \psi(t)) \odot o(t) \odot (1 - \tanh^2 c(t))` (only through h(t):
+not chapter 4's :math:`\nabla_{c(t)} L`), into the gradient of the other weights:
 
 .. math::
 
-    \nabla_{w^a_{nk}} L \mathrel{+}= \frac{\partial L}{\partial c_n(t)}
-        \frac{\partial c_n(t)}{\partial w^a_{nk}}, \qquad a \in \{z, i\} \qquad (5.5)
+    \nabla_{w^a_{nk}} L \mathrel{+}= e_n(t)\, \frac{\partial c_n(t)}{\partial w^a_{nk}},
+        \qquad a \in \{z, i\} \qquad (5.5)
 
 See chapter 5, *Real-time recurrent learning*.
 """
@@ -34,7 +35,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from rnnlab._threads import one_blas_thread
-from rnnlab._validation import as_generator, check_inputs, check_positive_int, check_sequences, describe
+from rnnlab._validation import (
+    as_generator,
+    check_inputs,
+    check_positive_int,
+    check_sequences,
+    check_step_input,
+    check_step_target,
+)
 from rnnlab.models.base import Parametric, init_uniform
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
 from rnnlab.models.lstm import _check_bias
@@ -132,7 +140,7 @@ class LSTM_RTRL(Parametric):
         if self.batch_size is None:
             raise RuntimeError("LSTM_RTRL.forward() needs reset(batch_size=None or B) first, to start sequences")
         lead = () if self._single else (self.batch_size,)
-        x = _check_step_input(x_t, lead, self.D)                # (B, D)
+        x = check_step_input(x_t, lead, self.D)                # (B, D)
         I = self.I
         h_prev = self.h
         a = x @ self._W.T + h_prev @ self._R.T + self._b      # (B, 3I): all gates read h(t - 1)
@@ -165,7 +173,7 @@ class LSTM_RTRL(Parametric):
         if self._step is None:
             raise RuntimeError("LSTM_RTRL.backward(y) needs a forward(x_t) for the current step first")
         lead = () if self._single else (self.batch_size,)
-        y = _check_step_target(y, lead, self.K)
+        y = check_step_target(y, lead, self.K)
         u, o, tanh_c, logits = self._step
         B, I = self.batch_size, self.I
         psi = bce_with_logits_grad(logits, y) / B                 # (B, K)
@@ -173,7 +181,7 @@ class LSTM_RTRL(Parametric):
         self.db_y += psi.sum(axis=0)
         dh = psi @ self.W_y                                       # (B, I): only from the output (truncation)
         delta_o = dh * tanh_c * o * (1.0 - o)                     # output gate: gradient at this step
-        dc = dh * o * (1.0 - tanh_c**2)                           # (B, I): error at c(t)
+        dc = dh * o * (1.0 - tanh_c**2)                           # (B, I): one-step error e(t) at c(t)
         grad = np.einsum("bj,bjk->jk", np.concatenate([dc, dc], axis=1), self.S)   # Eq. (5.5), (2I, U)
         grad_o = delta_o.T @ u                                    # (I, U)
         for rows, g in ((slice(0, 2 * I), grad), (slice(2 * I, 3 * I), grad_o)):
@@ -181,7 +189,6 @@ class LSTM_RTRL(Parametric):
             self._dR[rows] += g[:, self.D:self.D + I]
             self._db[rows] += g[:, -1]
         return float(bce_with_logits(logits, y).sum() / B)
-
 
     @one_blas_thread
     def loss_and_gradient(self, x, y):
@@ -225,26 +232,3 @@ class LSTM_RTRL(Parametric):
             y_hat = self.forward(x3[:, t])
         self._step = None
         return y_hat[0] if single else y_hat
-
-
-def _check_step_input(x_t, lead, D):
-    x = np.asarray(x_t, dtype=float) if not isinstance(x_t, str) else None
-    if x is None or x.shape != lead + (D,):
-        raise ValueError(
-            f"x_t must have shape {lead + (D,)} (the batch size set by reset() and D = {D}); "
-            f"got {describe(x_t) if x is None else 'shape ' + str(x.shape)}"
-        )
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x_t contains NaN or inf; every entry must be finite")
-    return x.reshape(-1, D)
-
-
-def _check_step_target(y, lead, K):
-    arr = np.asarray(y, dtype=float)
-    if arr.ndim == 0 and lead == () and K == 1:
-        arr = arr.reshape(1)                     # a plain number: the target of the one output
-    if arr.shape != lead + (K,):
-        raise ValueError(f"y must have shape {lead + (K,)} for the current step; got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
-        raise ValueError("y must hold finite targets in [0, 1]")
-    return arr.reshape(-1, K)

@@ -20,9 +20,12 @@ from rnnlab.data import generate_batches
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.models.frn import FullyRecurrentNetwork
 from rnnlab.models.lstm import LSTM
+from rnnlab.models.frn_rtrl_numba import FRN_RTRL_Numba
 from rnnlab.models.lstm_rtrl import LSTM_RTRL
+from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 
-__all__ = ["bench_table", "blas_thread_steps", "bptt_cost", "peak_memory_kib", "rtrl_step_times", "run_benchmarks"]
+__all__ = ["bench_table", "blas_thread_steps", "bptt_cost", "engine_step_times", "peak_memory_kib", "rtrl_scaling",
+           "rtrl_step_times", "run_benchmarks"]
 
 B, T, I, D = 32, 100, 32, 1
 
@@ -203,6 +206,7 @@ def peak_memory_kib(lengths=(100, 1000, 10_000), cells=16, batch=8):
     for length in lengths:
         rng = np.random.default_rng(0)
         rtrl, bptt = LSTM_RTRL(1, cells, 1, rng=0), LSTM(1, cells, 1, rng=0)
+        bptt.forward(np.zeros((1, 1)), np.ones(1))   # warm-up: one-time allocations (BLAS thread control)
         tracemalloc.start()
         rtrl.reset(batch)
         for _ in range(length):
@@ -233,6 +237,117 @@ def bench_table(result):
         rows += [[f"{model.upper()}: {name}", f"{ms:.2f}", f"{ours / ms:.2f}"] for name, ms in timings.items()]
     title = f"training step, B = {shape['B']}, T = {shape['T']}, I = {shape['I']}"
     return markdown_table([title, "ms per step", "rnnlab / this"], rows)
+
+
+def _fastest_us_per_step(work, steps, repeats):
+    """The fastest of ``repeats`` runs of ``work()``, divided by the ``steps`` it does, in µs.
+
+    The minimum, not the median: on a machine shared with other processes, a run of a
+    millisecond is often interrupted, and a slower run measures the others' work.
+    """
+    work()  # warm-up (and numba's compilation)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        best = min(best, (time.perf_counter() - start) / steps * 1e6)
+    return float(best)
+
+
+def engine_step_times(T=100, cells=32, sequences=(10, 200), batch=32, repeats=7):
+    """Microseconds per sequence step of truncated RTRL, numpy against the compiled engine, in one run.
+
+    Online: one gradient-descent update per sequence (``sequences`` of length ``T`` for the
+    numpy and the numba engine); batches: ``loss_and_gradient`` and ``update`` on ``batch``
+    sequences. Both engines run the same network (``cells`` cells, the same seed).
+
+    Returns
+    -------
+    dict
+        ``online`` and ``batch``, each ``{"numpy": µs, "numba": µs, "speedup": ratio}`` per
+        sequence step (fastest of ``repeats`` runs), and the settings.
+
+    See chapter 5, *Real-time recurrent learning* (section *A compiled engine*).
+    """
+    x, y = next(generate_batches(T, max(max(sequences), batch), seed=0))
+    result = dict(T=T, cells=cells, batch=batch, repeats=repeats)
+
+    def online(net, n):
+        def work():
+            if isinstance(net, LSTM_RTRL_Numba):
+                net.sgd_online(x[:n], y[:n], 0.01)
+            else:
+                for q in range(n):
+                    net.zero_grad()
+                    net.loss_and_gradient(x[q], y[q])
+                    net.update(0.01)
+        return work
+
+    def batched(net):
+        def work():
+            net.zero_grad()
+            net.loss_and_gradient(x[:batch], y[:batch])
+            net.update(0.01)
+        return work
+
+    for mode in ("online", "batch"):
+        times = {}
+        for engine, cls, n in (("numpy", LSTM_RTRL, sequences[0]), ("numba", LSTM_RTRL_Numba, sequences[1])):
+            net = cls(1, cells, 1, rng=0, init_scale=0.1)
+            work, steps = (online(net, n), n * T) if mode == "online" else (batched(net), batch * T)
+            times[engine] = _fastest_us_per_step(work, steps, repeats)
+        result[mode] = dict(times, speedup=times["numpy"] / times["numba"])
+    return result
+
+
+def rtrl_scaling(sizes=(8, 16, 32, 64, 128), frn_up_to=64, steps=50, repeats=7, fit=((16, 64), (32, 128))):
+    """Time per step and memory of full RTRL (FRN_RTRL) and truncated RTRL (LSTM_RTRL) against I.
+
+    One sequence of (at most) ``steps`` steps with a loss at every step (so every step does its full
+    work), both in their compiled engines (the numpy engines' fixed cost per call would
+    hide the growth at these sizes): full RTRL of the FRN, Eq. (5.1), for the sizes up
+    to ``frn_up_to``, and truncated RTRL of the LSTM, Eqs. (5.3)-(5.6). Memory is the size of
+    the sensitivity buffers of one sequence: ``FRN_RTRL.P`` (I · I · (D + I) numbers) and
+    ``LSTM_RTRL.S`` (2I · (D + I + 1) numbers).
+
+    Parameters
+    ----------
+    fit : pair of (int, int)
+        The ranges of I over which the slopes of log time against log I are fitted, for
+        the FRN and for the LSTM (the LSTM's step also has a part linear in I, its 4I
+        nonlinearities, which the quadratic part outgrows only from I = 32 or so).
+
+    Returns
+    -------
+    dict
+        ``sizes``; ``frn_us``, ``lstm_us`` (µs per step, fastest of ``repeats`` runs; ``None`` where not measured);
+        ``frn_kib``, ``lstm_kib`` (buffer sizes); ``frn_slope``, ``lstm_slope`` (least-squares
+        slopes of log time against log I over the ``fit`` ranges).
+
+    See chapter 5, *Real-time recurrent learning* (section *Cost, measured*).
+    """
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(steps, 1)), rng.random((steps, 1))
+    result = dict(sizes=list(sizes), steps=steps, repeats=repeats, fit=[list(f) for f in fit],
+                  frn_us=[], lstm_us=[], frn_kib=[], lstm_kib=[])
+    for n in sizes:
+        nets = [("lstm", LSTM_RTRL_Numba(1, n, 1, rng=0))] + ([("frn", FRN_RTRL_Numba(1, n, 1, rng=0))]
+                                                              if n <= frn_up_to else [])
+        for name, net in nets:
+            # Shorter sequences for the larger sizes keep every timed run near a millisecond,
+            # short enough to fit between the interruptions of a shared machine.
+            k = max(1, int(steps * min(1.0, (16 / n) ** 4 if name == "frn" else (32 / n) ** 2)))
+            result[f"{name}_us"].append(_fastest_us_per_step(lambda: net.loss_and_gradient(x[:k], y[:k]), k,
+                                                             repeats))
+            net.reset()
+            result[f"{name}_kib"].append((net.P if name == "frn" else net.S).nbytes / 1024)
+        if n > frn_up_to:
+            result["frn_us"].append(None)
+            result["frn_kib"].append(None)
+    for name, (low, high) in zip(("frn", "lstm"), fit):
+        pairs = [(n, us) for n, us in zip(sizes, result[f"{name}_us"]) if us is not None and low <= n <= high]
+        result[f"{name}_slope"] = float(np.polyfit(*np.log(np.array(pairs)).T, 1)[0])
+    return result
 
 
 def run_benchmarks(repeats=7, out=None):
@@ -279,6 +394,23 @@ def run_benchmarks(repeats=7, out=None):
           f"({2 ** slope:.1f}x per doubling)")
     for n, us in zip(sizes, times):
         print(f"  I = {n:>4}: {us:9.1f} µs")
+    engines = engine_step_times(repeats=repeats)
+    result["rtrl_engines"] = engines
+    print(f"\ntruncated RTRL of the LSTM, I = {engines['cells']}, T = {engines['T']}: "
+          f"µs per sequence step (median of {repeats})")
+    for mode, label in (("online", "online, one update per sequence"), ("batch", f"batches of {engines['batch']}")):
+        row = engines[mode]
+        print(f"  {label:<34} numpy {row['numpy']:7.2f}   numba {row['numba']:6.2f}   "
+              f"numba {row['speedup']:5.1f}x faster")
+    scaling = rtrl_scaling()
+    result["rtrl_scaling"] = scaling
+    print(f"\nfull RTRL of the FRN against truncated RTRL of the LSTM (compiled), one sequence; "
+          f"slopes {scaling['frn_slope']:.2f} (I = {scaling['fit'][0]}) and {scaling['lstm_slope']:.2f} "
+          f"(I = {scaling['fit'][1]})")
+    for n, f_us, l_us, f_kib, l_kib in zip(scaling["sizes"], scaling["frn_us"], scaling["lstm_us"],
+                                           scaling["frn_kib"], scaling["lstm_kib"]):
+        frn = f"{f_us:10.1f} µs {f_kib:9.1f} KiB" if f_us is not None else f"{'-':>13} {'-':>13}"
+        print(f"  I = {n:>4}: FRN {frn}   LSTM {l_us:7.2f} µs {l_kib:7.1f} KiB")
     memory = peak_memory_kib()
     result["peak_memory_kib"] = [dict(T=length, rtrl=r, bptt=b) for length, r, b in memory]
     print("\npeak memory for one batch of 8 sequences, I = 16 (KiB)")

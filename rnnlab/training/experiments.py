@@ -18,15 +18,25 @@ from scipy.stats import binomtest
 
 from rnnlab.data import generate_batches
 from rnnlab.models.frn import FullyRecurrentNetwork
+from rnnlab.models.lstm_numba import LSTM_Numba
+from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 from rnnlab.training.parallel import default_jobs, run_parallel
-from rnnlab.training.train import EVAL_SEED, RECIPES, accuracy, evaluate, train, train_recipe
+from rnnlab.training.train import (
+    EVAL_SEED,
+    PAPER_GATE_BIASES,
+    RECIPES,
+    accuracy,
+    evaluate,
+    train,
+    train_online,
+    train_recipe,
+)
 
 __all__ = [
     "FRN_LAG_GRID",
     "JORDAN_LAG_GRID",
     "LAG_GRIDS",
     "LSTM_T100",
-    "RTRL_LAG",
     "lag_run",
     "lag_sweep",
     "LATCHING",
@@ -41,8 +51,14 @@ __all__ = [
     "lstm_t100_table",
     "lstm_t100_sweep",
     "machine_description",
-    "rtrl_lag_run",
-    "rtrl_lag_sweep",
+    "RTRL_LONG",
+    "RTRL_REACH",
+    "RTRL_WHY",
+    "largest_solved_T",
+    "markdown_table",
+    "reach_run",
+    "reach_summary",
+    "reach_sweep",
     "summarise_lag_sweep",
     "truncation_table",
     "write_json",
@@ -471,43 +487,185 @@ def lstm_t100_sweep(out, settings=LSTM_T100, jobs=None, progress=True):
     return result
 
 
-# Chapter 5: truncated RTRL against full BPTT, same network and optimiser, growing T.
-RTRL_LAG = {"Ts": [1, 2, 5, 10, 20, 50, 100, 200, 500], "seeds": [0, 1, 2], "max_updates": 1500}
+# Chapter 5, exercise 11: how far truncated RTRL reaches, online and in batches, beside full BPTT.
+# Both gradients run in compiled engines (pinned to the numpy classes by the tests), so a
+# method's budget is the same number of training sequences whatever its speed.
+_NETWORK = dict(I=32, init_scale=0.1, biases=True)
+_ADAM = dict(optimizer="adam", eta=0.05, clip=1.0, batch_size=32)     # the recipe of chapters 4 and 5
+# One sequence per update, as in 1997. Plain gradient descent does not learn T = 100 with this
+# network within 100,000 sequences at learning rates 0.01-1 (see RTRL_WHY); Adam with a
+# learning rate scaled down for single sequences does.
+_ONLINE = dict(optimizer="adam", eta=0.003, clip=1.0, batch_size=1)
+
+RTRL_REACH = {
+    "Ts": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    "seeds": [0, 1, 2],
+    "max_sequences": 20_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "rtrl-online": dict(gradient="rtrl", **_ONLINE),
+        "rtrl-batch": dict(gradient="rtrl", **_ADAM),
+        "bptt-batch": dict(gradient="bptt", **_ADAM),
+    },
+}
+
+# Where the 32-cell recipe starts to fail (T = 200: some seeds solve within the budget, some
+# not), one change at a time against the recipe; the full gradient both in batches and online.
+RTRL_WHY = {
+    "Ts": [200],
+    "seeds": [0, 1, 2, 3],
+    "max_sequences": 20_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "recipe": dict(gradient="rtrl", **_ADAM),
+        "recipe, full gradient": dict(gradient="bptt", **_ADAM),
+        "budget x3": dict(gradient="rtrl", **_ADAM, max_sequences=60_000),
+        "learning rate 0.01": dict(gradient="rtrl", **dict(_ADAM, eta=0.01)),
+        "no gate biases": dict(gradient="rtrl", **_ADAM, biases=False),
+        "init 0.01": dict(gradient="rtrl", **_ADAM, init_scale=0.01),
+        "online Adam": dict(gradient="rtrl", **_ONLINE),
+        "online Adam, full gradient": dict(gradient="bptt", **_ONLINE),
+        "online SGD 0.03": dict(gradient="rtrl", optimizer="sgd", eta=0.03, clip=None, batch_size=1),
+    },
+}
 
 
-def rtrl_lag_run(T, seed, method, settings=RTRL_LAG):
-    """Train the chapter-5 recipe with truncated RTRL (``"rtrl"``) or full BPTT (``"bptt"``) on one T and seed.
+# Past the wall with the full gradient: online Adam with BPTT (which solved every seed of
+# RTRL_WHY at T = 200 where the truncated gradient solved none) at T = 500 and 1000, with the
+# budget and seeds of RTRL_REACH, beside its rtrl-online runs.
+RTRL_LONG = {
+    "Ts": [500, 1000],
+    "seeds": [0, 1, 2],
+    "max_sequences": 20_000,
+    "target": 0.99,
+    "network": _NETWORK,
+    "methods": {
+        "bptt-online": dict(gradient="bptt", **_ONLINE),
+    },
+}
 
-    Same network and optimiser for both; the run stops at the recipe's validation target
-    (99 %) or after ``max_updates``.
 
-    See chapter 5, *Real-time recurrent learning*.
+def _check_every(T, batch_size):
+    """Sequences between validations: 800 (25 batches of 32) up to T = 100, then 1600, and 3200 beyond T = 200.
+
+    A validation costs 1000 sequences of length T: the longer T, the rarer, so that it stays
+    a fraction of the training time.
     """
-    rtrl = RECIPES["lstm-rtrl"]
-    same = dict(init_scale=rtrl["init_scale"], model_kwargs=rtrl["model_kwargs"], target=rtrl["target"],
-                steps=settings["max_updates"])
+    sequences = 800 if T <= 100 else 1600 if T <= 200 else 3200
+    return max(1, sequences // batch_size)
+
+
+def reach_run(T, seed, method, settings=RTRL_REACH):
+    """Train the 32-cell LSTM on one T and seed with one method of ``settings``; stop at the target.
+
+    A method names the gradient (``"rtrl"``: truncated RTRL, ``"bptt"``: full BPTT), the
+    optimiser, learning rate, clipping and batch size, and may override the network
+    (``I``, ``init_scale``, ``biases``: the 1997 gate biases or none) and ``max_sequences``.
+    Online gradient descent (batch size 1, ``"sgd"``) runs :func:`~rnnlab.training.train.train_online`,
+    anything else the chapter's :func:`~rnnlab.training.train.train_recipe`; both validate on the
+    same 1000 sequences (seed ``3000 + seed``) and the model is tested on 1000 fresh ones.
+
+    Returns
+    -------
+    dict
+        ``T``, ``seed``, ``method``, ``solved``, ``sequences`` (training sequences used),
+        ``seconds`` (wall time of training), ``test_acc``, ``diverged``.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    spec = settings["network"] | settings["methods"][method]
+    budget = spec.get("max_sequences", settings["max_sequences"])
+    I, B = spec["I"], spec["batch_size"]
+    model_kwargs = PAPER_GATE_BIASES if spec["biases"] else {}
+    cls = LSTM_RTRL_Numba if spec["gradient"] == "rtrl" else LSTM_Numba
+    check_every = min(_check_every(T, B), max(1, budget // B))
     start = time.time()
-    run = train_recipe("lstm-rtrl" if method == "rtrl" else "lstm", T, seed, progress=False, **same)
-    return dict(
-        T=T, seed=seed, method=method, solved=bool(run.val_acc[-1] >= run.recipe["target"]),
-        updates=len(run.losses), sequences=run.sequences, seconds=round(time.time() - start, 2),
-        test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed),
-    )
+    record = dict(T=T, seed=seed, method=method, diverged=False)
+    try:
+        if spec["optimizer"] == "sgd" and B == 1:
+            model = cls(1, I, 1, rng=seed, init_scale=spec["init_scale"],
+                        **{k: np.resize(v, I).tolist() for k, v in model_kwargs.items()})
+            run = train_online(model, T, seed, eta=spec["eta"], max_sequences=budget, check_every=check_every,
+                               target=settings["target"])
+        else:
+            run = train_recipe("lstm-rtrl", T, seed, progress=False, model=cls, I=I, batch_size=B,
+                               optimizer=spec["optimizer"], eta=spec["eta"], clip=spec["clip"],
+                               init_scale=spec["init_scale"], model_kwargs=model_kwargs, steps=budget // B,
+                               check_every=check_every, target=settings["target"])
+        record.update(solved=bool(run.val_acc[-1] >= settings["target"]), sequences=run.sequences,
+                      test_acc=evaluate(run.model, T, seed=EVAL_SEED + seed))
+    except FloatingPointError:
+        record.update(solved=False, sequences=budget, test_acc=0.5, diverged=True)
+    record["seconds"] = round(time.time() - start, 2)
+    return record
 
 
-def rtrl_lag_sweep(out, settings=RTRL_LAG, jobs=None, progress=True):
-    """Every T, seed and method of ``settings`` (``jobs`` workers); write the runs to ``out`` (JSON).
+def reach_sweep(out, settings=RTRL_REACH, name="rtrl-reach", jobs=None, progress=True):
+    """Every T, seed and method of ``settings`` on ``jobs`` workers; write runs, settings, machine and wall time.
 
-    See chapter 5, *Real-time recurrent learning*.
+    Tasks are ordered longest first (largest T first), so the two workers finish together.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
-    tasks = [(T, seed, method, settings) for T, seed, method in product(settings["Ts"], settings["seeds"],
-                                                                         ("rtrl", "bptt"))]
+    tasks = [(T, seed, method, settings) for T in sorted(settings["Ts"], reverse=True)
+             for method in settings["methods"] for seed in settings["seeds"]]
     jobs = jobs or default_jobs()
-    rtrl = RECIPES["lstm-rtrl"]
-    result = {"command": "python -m rnnlab sweep rtrl-lag", "machine": machine_description(jobs), "Ts": settings["Ts"],
-              "settings": {k: v for k, v in rtrl.items() if k not in ("model", "model_kwargs")}}
+    result = {"command": f"python -m rnnlab sweep {name} --jobs {jobs}", "machine": machine_description(jobs),
+              "settings": settings}
     start = time.time()
-    result["runs"] = run_parallel(rtrl_lag_run, tasks, jobs, progress, desc="rtrl-lag")
+    result["runs"] = run_parallel(reach_run, tasks, jobs, progress, desc=name)
     result["wall_seconds"] = round(time.time() - start, 1)
     write_json(out, result)
     return result
+
+
+def reach_summary(result):
+    """One row per (T, method) of a :func:`reach_sweep` result, in the order of ``settings``.
+
+    Returns
+    -------
+    list of dict
+        ``T``, ``method``, ``solved`` and ``runs`` (counts), ``median_sequences`` (over the
+        solved runs; ``None`` if none), ``max_sequences`` (the budget), ``median_seconds``
+        (over all runs) and ``mean_test_acc``.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    settings = result["settings"]
+    rows = []
+    for T in settings["Ts"]:
+        for method, spec in settings["methods"].items():
+            runs = [r for r in result["runs"] if r["T"] == T and r["method"] == method]
+            solved = [r["sequences"] for r in runs if r["solved"]]
+            rows.append(dict(
+                T=T, method=method, solved=len(solved), runs=len(runs),
+                median_sequences=float(np.median(solved)) if solved else None,
+                max_sequences=spec.get("max_sequences", settings["max_sequences"]),
+                median_seconds=float(np.median([r["seconds"] for r in runs])),
+                mean_test_acc=float(np.mean([r["test_acc"] for r in runs])),
+            ))
+    return rows
+
+
+def largest_solved_T(result, method, at_least=None):
+    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    best = None
+    for row in reach_summary(result):
+        if row["method"] == method and row["solved"] >= (row["runs"] if at_least is None else at_least):
+            best = row["T"] if best is None else max(best, row["T"])
+    return best
+
+
+def markdown_table(header, rows):
+    """A Markdown (MyST) table: ``header`` a list of column titles, ``rows`` lists of cells (already formatted).
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from rnnlab.models.lstm import LSTM
 from rnnlab.models.lstm_rtrl import LSTM_RTRL
 from rnnlab.training.optim import SGD, Adam
 
-__all__ = ["RECIPES", "TrainingRun", "accuracy", "clip_grad_norm", "evaluate", "train", "train_recipe"]
+__all__ = ["RECIPES", "TrainingRun", "accuracy", "clip_grad_norm", "evaluate", "train", "train_online", "train_recipe"]
 
 EVAL_SEED = 20_240_601  # test sequences come from a stream no training run uses
 
@@ -255,3 +255,88 @@ def train_recipe(name, T, seed=0, *, progress=True, **overrides):
                 break
     run.losses = np.concatenate(chunks)
     return run
+
+
+@one_blas_thread
+def train_online(model, T, seed=0, *, eta, max_sequences, check_every=800, target=0.99, max_weight=1e6,
+                 progress=False):
+    r"""Online gradient descent on the memory task: one update per training sequence.
+
+    This is how Hochreiter & Schmidhuber (1997) train: after every sequence,
+    :math:`\theta \leftarrow \theta - \eta \nabla_\theta L` (Eq. 2.13) with the
+    gradient of that sequence alone. Every ``check_every`` sequences the accuracy on 1000
+    validation sequences is measured; training stops when it reaches ``target``.
+
+    A model with an ``sgd_online`` method (the compiled
+    :class:`~rnnlab.models.lstm_rtrl_numba.LSTM_RTRL_Numba`) trains each chunk of
+    ``check_every`` sequences in one call; any other model (``LSTM_RTRL``, ``LSTM``) runs
+    ``zero_grad``, ``loss_and_gradient`` and ``update`` per sequence. Both see the same
+    sequences in the same order.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+
+    Parameters
+    ----------
+    model : LSTM_RTRL, LSTM_RTRL_Numba or Model
+    T : int
+        Sequence length.
+    seed : int
+        Seeds the training stream (``1000 + seed``) and the validation set (``3000 + seed``),
+        as :func:`train_recipe` does; the model carries its own initial weights.
+    eta : float
+        Learning rate.
+    max_sequences : int
+        Budget: training sequences (updates) at most.
+    check_every : int, default 800
+        Sequences between two validations.
+    target : float, default 0.99
+        Validation accuracy at which training stops.
+    max_weight : float, default 1e6
+        A weight beyond this counts as divergence.
+    progress : bool, default False
+        Show a progress bar over sequences.
+
+    Returns
+    -------
+    TrainingRun
+        With ``recipe`` holding the settings and ``batch_size`` 1, so ``sequences`` is the
+        number of updates.
+
+    Raises
+    ------
+    DivergenceError
+        If a weight becomes non-finite or exceeds ``max_weight``.
+    """
+    eta = check_positive_float("eta (learning rate)", eta)
+    max_sequences = check_positive_int("max_sequences", max_sequences)
+    check_every = check_positive_int("check_every", check_every)
+    recipe = dict(batch_size=1, optimizer="sgd", eta=eta, steps=max_sequences, check_every=check_every,
+                  target=target)
+    chunks = generate_batches(T, check_every, seed=1000 + seed)
+    x_val, y_val = next(generate_batches(T, 1000, seed=3000 + seed))
+    run = TrainingRun(model, np.empty(0), recipe)
+    losses = []
+    with tqdm(total=max_sequences, desc=f"online T={T}", disable=not progress, leave=False) as bar:
+        while len(run.checkpoints) * check_every < max_sequences:
+            x, y = next(chunks)
+            losses.append(_online_chunk(model, x, y, eta, max_weight))
+            run.checkpoints.append((len(run.checkpoints) + 1) * check_every)
+            run.val_acc.append(accuracy(model, x_val, y_val))
+            bar.update(check_every)
+            if run.val_acc[-1] >= target:
+                break
+    run.losses = np.concatenate(losses)
+    return run
+
+
+def _online_chunk(model, x, y, eta, max_weight):
+    """One update per sequence of the chunk x (n, T, D), y (n, K); the losses (n,)."""
+    if hasattr(model, "sgd_online"):
+        return model.sgd_online(x, y, eta, max_weight=max_weight)
+    losses = np.empty(len(x))
+    for q in range(len(x)):
+        model.zero_grad()
+        losses[q] = model.loss_and_gradient(x[q], y[q])
+        model.update(eta)
+        _check_weights(model, max_weight)
+    return losses

@@ -5,7 +5,8 @@
     python -m rnnlab sweep lstm-t100 --out results/lstm_t100.json
     python -m rnnlab sweep rtrl-lag --out results/rtrl_lag.json
     python -m rnnlab bench --out results/bench.json
-    python -m rnnlab reproduce --out results/exp3a.json
+    python -m rnnlab reproduce --jobs 2 --out results/exp3a.json
+    python -m rnnlab reproduce --T 100 --N 1 --trials 3 --engine numpy --out row.json
 
 ``train`` uses the chapter's recipe for the model (overridable), prints the
 accuracy on 1000 fresh sequences and saves the parameters to an ``.npz`` keyed
@@ -42,9 +43,14 @@ def _parser():
     be.add_argument("--repeats", type=int, default=7, help="runs per measurement (the median is printed)")
     be.add_argument("--out", help="also write the numbers to this JSON file")
 
-    rp = sub.add_parser("reproduce", help="Experiment 3a of Hochreiter & Schmidhuber (1997), 10 trials per row")
+    rp = sub.add_parser("reproduce", help="Experiment 3a of Hochreiter & Schmidhuber (1997): Table 4, or one row")
+    rp.add_argument("--T", type=int, help="minimum sequence length of one row (default: every row of the table)")
+    rp.add_argument("--N", type=int, help="class-carrying elements of that row (default 1 with --T)")
+    rp.add_argument("--trials", type=int, help="trials per row (default: the table's)")
+    rp.add_argument("--max-sequences", type=int, help="training sequences per trial at most (default: the table's)")
+    rp.add_argument("--engine", choices=["numba", "numpy"], default="numba", help="compiled or numpy engine")
+    rp.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     rp.add_argument("--out", required=True, help="JSON file to write")
-    rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
     sw.add_argument("name", choices=["frn-lag", "lstm-t100", "rtrl-lag"])
@@ -81,17 +87,32 @@ def _train(args):
         print(f"parameters saved to {args.out}: {', '.join(model.param_names)}")
 
 
+def _reproduce(args, argv):
+    from rnnlab.training.reproduction import EXP3A, exp3a_sweep
+
+    settings = dict(EXP3A)
+    if args.N is not None and args.T is None:
+        raise ValueError(f"--N selects a row together with --T; got --N {args.N} without --T")
+    if args.T is not None:
+        settings["rows"] = [dict(T=args.T, N=1 if args.N is None else args.N)]
+    if args.trials is not None:
+        settings["trials"] = args.trials
+    if args.max_sequences is not None:
+        settings["max_sequences"] = args.max_sequences
+    argv = sys.argv[1:] if argv is None else argv
+    result = exp3a_sweep(args.out, settings, args.engine, args.jobs, command="python -m rnnlab " + " ".join(argv))
+    for row in result["rows"]:
+        print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']}")
+    print(f"{result['wall_seconds']} s, {result['steps_per_second']:,} training steps per second -> {args.out}")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
             _train(args)
         elif args.command == "reproduce":
-            from rnnlab.training.reproduction import exp3a_sweep
-
-            result = exp3a_sweep(args.out, jobs=args.jobs)
-            for row in result["rows"]:
-                print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']} ({row['seconds']} s)")
+            _reproduce(args, argv)
         elif args.command == "bench":
             from rnnlab.training.bench import run_benchmarks
 

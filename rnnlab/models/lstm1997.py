@@ -187,3 +187,31 @@ class LSTM1997:
             delta_out = dE_dyc * h[n, 0] * y_out[n, 0] * (1.0 - y_out[n, 0])
             dw[n, 2 * C:] = delta_out[..., None] * u[n, 0, None, :]
         return dw, dw_out, error
+
+    def online_update(self, x, lengths, y, lr=1.0, active=None):
+        r"""One online step of every network: the gradient of one sequence each, then :math:`w \leftarrow w - \eta \nabla_w E`.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, T)
+            One input sequence per network, padded to a common length.
+        lengths : ndarray of int, shape (N,)
+        y : ndarray of shape (N,)
+        lr : float, default 1.0
+            Learning rate :math:`\eta` (the paper's 1.0).
+        active : ndarray of bool, shape (N,), optional
+            Networks that learn (a trial stopped at ST2 does not); default all.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The squared errors E before the update.
+
+        See chapter 6, *Reproducing Experiment 3a*.
+        """
+        lr = check_positive_float("lr", lr)
+        scale = np.full(self.N, lr) if active is None else lr * np.asarray(active, dtype=float)
+        dw, dw_out, error = self.gradient(x, lengths, y)
+        self.w -= scale[:, None, None] * dw
+        self.w_out -= scale[:, None] * dw_out
+        return error

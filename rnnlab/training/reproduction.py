@@ -1,105 +1,243 @@
-"""Reproduction of Experiment 3a of Hochreiter & Schmidhuber (1997): the paper's protocol, row by row.
+"""Reproduction of Experiment 3a of Hochreiter & Schmidhuber (1997): the paper's protocol, trial by trial.
 
-    python -m rnnlab reproduce --out results/exp3a.json
+    python -m rnnlab reproduce --jobs 2 --out results/exp3a.json       # the whole table
+    python -m rnnlab reproduce --T 100 --N 1 --trials 3 --out row.json   # one row
+
+Every trial k draws from its own seeds: initial weights ``k``, training stream ``1000 + k``,
+256 test sequences ``5000 + k``, fresh sequences for the final score ``9000 + k``. The seeds
+do not depend on N, so trial k of the N = 1 row and trial k of the N = 3 row start from the
+same weights and see the same lengths, targets and noise (only elements 2 and 3 differ):
+the two rows are *paired*. Two engines run the same protocol on the same data: ``numpy``
+(:class:`~rnnlab.models.lstm1997.LSTM1997`, the trials vectorised) and ``numba``
+(:mod:`rnnlab.models.lstm1997_numba`, one trial per process).
 
 See chapter 6, *Reproducing Experiment 3a*.
 """
 
+import numbers
 import time
 
 import numpy as np
 
+from rnnlab._validation import check_positive_int
 from rnnlab.data import generate_data
 from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.training.parallel import default_jobs, run_parallel
 
-__all__ = ["EXP3A", "exp3a_row", "exp3a_sweep"]
+__all__ = ["EXP3A", "PAPER", "exp3a_row", "exp3a_sweep", "exp3a_trials",
+           "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
 EXP3A = {
-    "rows": [dict(T=100, N=3), dict(T=100, N=1)],
-    "trials": 10,
+    "rows": [dict(T=100, N=3), dict(T=100, N=1), dict(T=1000, N=3)],
+    "trials": 30,
     "learning_rate": 1.0,
     "check_every": 500,
-    "max_sequences": 150_000,
+    "max_sequences": 1_500_000,
     "n_test": 256,
-    "n_final": 2560,
+    "n_final": 10_000,
 }
 
+#: The paper's Table 4: mean sequences to ST1 and to ST2 over 10 trials, and the fraction misclassified after ST2.
+PAPER = {(100, 3): (27_380, 39_850, 0.000195), (100, 1): (58_370, 64_330, 0.000117),
+         (1000, 3): (446_850, 452_460, 0.000078)}
 
-def _padded(streams, count=1):
-    """``count`` sequences from each stream, zero-padded: x (N, count, T_max), lengths and targets (N, count)."""
-    samples = [[next(s) for _ in range(count)] for s in streams]
-    T_max = max(x.shape[0] for row in samples for x, _ in row)
-    x = np.zeros((len(streams), count, T_max))
-    lengths = np.zeros((len(streams), count), dtype=int)
-    y = np.zeros((len(streams), count))
-    for n, row in enumerate(samples):
-        for b, (xs, ys) in enumerate(row):
-            x[n, b, :len(xs)] = xs[:, 0]
-            lengths[n, b], y[n, b] = len(xs), ys[0]
+
+def trial_streams(T, N, trial, settings=EXP3A):
+    """The data of one trial: its training stream and its fixed test set (seeds ``1000 + trial``, ``5000 + trial``).
+
+    Returns
+    -------
+    train : generator of (x, y)
+        Sequences of length in [T, T + T/10] whose first N elements carry the class.
+    test : tuple (x, lengths, y)
+        ``settings["n_test"]`` sequences, x of shape (n_test, T + T // 10) zero-padded,
+        lengths and y of shape (n_test,).
+    """
+    train = generate_data(T, seed=1000 + trial, N=N, variable_length=True)
+    test = _padded(generate_data(T, seed=5000 + trial, N=N, variable_length=True), settings["n_test"], T)
+    return train, test
+
+
+def _padded(stream, count, T):
+    """``count`` sequences of a stream, zero-padded to T + T // 10: x (count, T_max), lengths, y (count,)."""
+    x = np.zeros((count, T + T // 10))
+    lengths = np.zeros(count, dtype=np.int64)
+    y = np.zeros(count)
+    for b in range(count):
+        xs, ys = next(stream)
+        x[b, :len(xs)] = xs[:, 0]
+        lengths[b], y[b] = len(xs), ys[0]
     return x, lengths, y
 
 
-def exp3a_row(T, N, settings=EXP3A, seed=0, progress=True):
-    """Train ``trials`` independent networks online with the paper's protocol; record ST1 and ST2.
+def _check_settings(T, N, trials, settings):
+    T, N = check_positive_int("T", T), check_positive_int("N", N)
+    for key in ("learning_rate", "check_every", "max_sequences", "n_test", "n_final"):
+        if key not in settings:
+            raise ValueError(f"settings must have the keys of EXP3A; missing {key!r}")
+    if settings["max_sequences"] % settings["check_every"]:
+        raise ValueError(f"max_sequences must be a multiple of check_every = {settings['check_every']}; "
+                         f"got {settings['max_sequences']}")
+    if not all(isinstance(k, numbers.Integral) and k >= 0 for k in trials):
+        raise ValueError(f"trials must be non-negative integer indices; got {list(trials)}")
+    return T, N, [int(k) for k in trials]
 
-    Each trial has its own weights (seed ``seed``), training stream (``1000 + trial``) and
-    256 test sequences (``5000 + trial``); lengths vary in [T, T + T/10] and the first N
-    elements carry the class. After every ``check_every`` training sequences the test set
-    decides ST1 and ST2; a trial that reaches ST2 stops learning and is scored on
-    ``n_final`` fresh sequences (``9000 + trial``).
+
+def _record(T, N, trial, st1, st2, sequences, train_steps, check_steps, final_wrong, seconds, w, w_out):
+    return dict(T=T, N=N, trial=trial, st1=st1, st2=st2, sequences=sequences, train_steps=int(train_steps),
+                check_steps=int(check_steps), misclassified=float(final_wrong), seconds=round(seconds, 2),
+                w=w.tolist(), w_out=w_out.tolist())
+
+
+def _numba_trial(T, N, trial, settings):
+    from rnnlab.models.lstm1997_numba import check_criteria, predict, train_sequences
+
+    start = time.perf_counter()
+    init = LSTM1997(1, rng=trial)
+    w, w_out = init.w[0].copy(), init.w_out[0].copy()
+    train, test = trial_streams(T, N, trial, settings)
+    st1 = st2 = None
+    sequences = train_steps = check_steps = 0
+    while sequences < settings["max_sequences"] and st2 is None:
+        train_steps += train_sequences(w, w_out, *_padded(train, settings["check_every"], T),
+                                       lr=settings["learning_rate"])
+        sequences += settings["check_every"]
+        ok1, ok2, steps = check_criteria(w, w_out, *test)
+        check_steps += steps
+        st1 = sequences if ok1 and st1 is None else st1
+        st2 = sequences if ok2 else None
+    x, lengths, y = _padded(generate_data(T, seed=9000 + trial, N=N, variable_length=True), settings["n_final"], T)
+    wrong = np.mean(np.abs(predict(w, w_out, x, lengths) - y) >= 0.2)
+    return [_record(T, N, trial, st1, st2, sequences, train_steps, check_steps, wrong, time.perf_counter() - start,
+                    w, w_out)]
+
+
+def _numpy_trials(T, N, trials, settings):
+    start = time.perf_counter()
+    n = len(trials)
+    net = LSTM1997(n)
+    for j, k in enumerate(trials):                        # trial k's weights, whatever the other trials
+        init = LSTM1997(1, rng=k)
+        net.w[j], net.w_out[j] = init.w[0], init.w_out[0]
+    streams, tests = zip(*(trial_streams(T, N, k, settings) for k in trials))
+    test_x, test_lengths, test_y = (np.stack(a) for a in zip(*tests))
+    active = np.ones(n, dtype=bool)
+    st1, st2 = [None] * n, [None] * n
+    sequences, train_steps = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    for k in range(1, settings["max_sequences"] + 1):
+        x, lengths, y = (np.stack(a)[:, 0] for a in zip(*(_padded(s, 1, T) for s in streams)))
+        net.online_update(x, lengths, y, settings["learning_rate"], active)
+        sequences += active
+        train_steps += active * lengths
+        if k % settings["check_every"]:
+            continue
+        ok1, ok2 = stopping_criteria(net.predict(test_x, test_lengths), test_y)
+        for j in np.flatnonzero(active):
+            st1[j] = k if ok1[j] and st1[j] is None else st1[j]
+            if ok2[j]:
+                st2[j], active[j] = k, False
+        if not active.any():
+            break
+    finals = [_padded(generate_data(T, seed=9000 + k, N=N, variable_length=True), settings["n_final"], T)
+              for k in trials]
+    x, lengths, y = (np.stack(a) for a in zip(*finals))
+    wrong = np.mean(np.abs(net.predict(x, lengths) - y) >= 0.2, axis=1)
+    seconds = (time.perf_counter() - start) / n
+    checks = sequences // settings["check_every"] * test_lengths.sum(axis=1)
+    return [_record(T, N, k, st1[j], st2[j], int(sequences[j]), train_steps[j], checks[j], wrong[j], seconds,
+                    net.w[j], net.w_out[j]) for j, k in enumerate(trials)]
+
+
+def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
+    """Train the given trials of one row online with the paper's protocol; record ST1 and ST2.
+
+    After every ``check_every`` training sequences (one update each, learning rate
+    ``learning_rate``) the trial's 256 test sequences decide ST1 (none misclassified,
+    |ŷ - y| < 0.2) and ST2 (ST1 and mean |ŷ - y| < 0.01); a trial that reaches ST2 stops
+    learning. Then it is scored on ``n_final`` fresh sequences.
+
+    Parameters
+    ----------
+    T, N : int
+        Minimum length (lengths vary in [T, T + T/10]) and number of class-carrying elements.
+    trials : sequence of int
+        Trial indices (they choose the seeds, see the module docstring).
+    settings : dict, default EXP3A
+    engine : {"numba", "numpy"}
+        Same protocol and data; ``numpy`` vectorises the trials, ``numba`` runs them one by one.
+
+    Returns
+    -------
+    list of dict
+        One record per trial: ``st1``, ``st2`` (sequences, a multiple of ``check_every``, or
+        ``None`` if not reached within ``max_sequences``), ``sequences`` trained,
+        ``train_steps`` and ``check_steps`` (time steps), ``misclassified`` (fraction of
+        the fresh sequences), ``seconds``, and the final weights ``w`` (3C, U) and ``w_out`` (C,).
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    T, N, trials = _check_settings(T, N, trials, settings)
+    if engine == "numba":
+        return [record for k in trials for record in _numba_trial(T, N, k, settings)]
+    if engine == "numpy":
+        return _numpy_trials(T, N, trials, settings)
+    raise ValueError(f"engine must be 'numba' or 'numpy'; got {engine!r}")
+
+
+def _row(T, N, records):
+    keys = ("st1", "st2", "sequences", "train_steps", "check_steps", "misclassified", "seconds", "w", "w_out")
+    return dict(T=T, N=N, trials=[r["trial"] for r in records]) | {key: [r[key] for r in records] for key in keys}
+
+
+def exp3a_row(T, N, settings=EXP3A, engine="numba", jobs=1, progress=False):
+    """One row of Table 4 (``settings["trials"]`` trials): the per-trial records as lists.
 
     Returns
     -------
     dict
-        Per trial: sequences to ST1 and to ST2 (``None`` if not reached within the budget),
-        the misclassified fraction after training, and the wall time of the row.
+        ``T``, ``N``, ``trials`` and, per trial in that order, ``st1``, ``st2``, ``sequences``,
+        ``train_steps``, ``check_steps``, ``misclassified``, ``seconds``, ``w`` and ``w_out``
+        (see :func:`exp3a_trials`).
+
+    See chapter 6, *Reproducing Experiment 3a*.
     """
-    from tqdm import tqdm
-
-    trials = settings["trials"]
-    streams = [generate_data(T, seed=1000 + k, N=N, variable_length=True) for k in range(trials)]
-    tests = _padded([generate_data(T, seed=5000 + k, N=N, variable_length=True) for k in range(trials)],
-                    settings["n_test"])
-    net = LSTM1997(trials, rng=seed)
-    active = np.ones(trials, dtype=bool)
-    st1_at, st2_at = [None] * trials, [None] * trials
-    lr = settings["learning_rate"]
-    start = time.time()
-    bar = tqdm(total=settings["max_sequences"], desc=f"T={T} N={N}", disable=not progress, mininterval=2)
-    for k in range(1, settings["max_sequences"] + 1):
-        x, lengths, y = _padded(streams)
-        dw, dw_out, _ = net.gradient(x[:, 0], lengths[:, 0], y[:, 0])
-        net.w -= lr * active[:, None, None] * dw          # online: one sequence, one update
-        net.w_out -= lr * active[:, None] * dw_out
-        if k % settings["check_every"]:
-            continue
-        bar.update(settings["check_every"])
-        st1, st2 = stopping_criteria(net.predict(tests[0], tests[1]), tests[2])
-        for n in range(trials):
-            if active[n] and st1[n] and st1_at[n] is None:
-                st1_at[n] = k
-            if active[n] and st2[n]:
-                st2_at[n], active[n] = k, False
-        if not active.any():
-            break
-    bar.close()
-    final = _padded([generate_data(T, seed=9000 + k, N=N, variable_length=True) for k in range(trials)],
-                    settings["n_final"])
-    wrong = np.abs(net.predict(final[0], final[1]) - final[2]) >= 0.2
-    return dict(T=T, N=N, st1=st1_at, st2=st2_at, misclassified=wrong.mean(axis=1).tolist(),
-                sequences_trained=k, seconds=round(time.time() - start, 1))
+    return exp3a_sweep(None, dict(settings, rows=[dict(T=T, N=N)]), engine, jobs, progress)["rows"][0]
 
 
-def exp3a_sweep(out, settings=EXP3A, jobs=None, progress=True):
-    """Run every row of the reproduction (one process per row) and write them to ``out`` (JSON)."""
+def exp3a_sweep(out, settings=EXP3A, engine="numba", jobs=None, progress=True, command="exp3a_sweep"):
+    """Every row of ``settings`` through :func:`~rnnlab.training.parallel.run_parallel`; write to ``out`` (JSON).
+
+    The numba engine makes one task per trial (the longest rows first, so the workers
+    finish together), the numpy engine one task per row and worker, its trials vectorised.
+
+    Returns
+    -------
+    dict
+        ``command``, ``machine``, ``engine``, ``settings``, ``rows`` (see :func:`exp3a_row`),
+        ``wall_seconds``, ``train_steps`` and ``steps_per_second`` (training steps of all
+        trials per second of wall time).
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
     jobs = jobs or default_jobs()
+    rows = [_check_settings(r["T"], r["N"], [], settings)[:2] for r in settings["rows"]]
+    trials = list(range(check_positive_int("trials", settings["trials"])))
+    if engine == "numba":
+        groups = [[k] for k in trials]
+    else:
+        groups = [list(g) for g in np.array_split(trials, min(jobs, len(trials)))]
+    tasks = sorted(((T, N, g, settings, engine) for T, N in rows for g in groups), key=lambda t: -t[0])
     machine = machine_description(jobs)
-    tasks = [(row["T"], row["N"], settings, 0, False) for row in settings["rows"]]
-    rows = run_parallel(exp3a_row, tasks, jobs, progress, desc="rows")
-    result = {"command": "python -m rnnlab reproduce --out results/exp3a.json", "machine": machine,
-              "settings": settings, "rows": rows}
-    write_json(out, result)
+    start = time.perf_counter()
+    records = [r for group in run_parallel(exp3a_trials, tasks, jobs, progress, desc="trials") for r in group]
+    wall = time.perf_counter() - start
+    steps = sum(r["train_steps"] for r in records)
+    result = dict(command=command, machine=machine, engine=engine, settings=settings,
+                  rows=[_row(T, N, sorted((r for r in records if (r["T"], r["N"]) == (T, N)),
+                                          key=lambda r: r["trial"])) for T, N in rows],
+                  wall_seconds=round(wall, 1), train_steps=steps, steps_per_second=round(steps / wall))
+    if out:
+        write_json(out, result)
     return result

@@ -25,7 +25,7 @@ from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.training.parallel import default_jobs, run_parallel
 
-__all__ = ["EXP3A", "PAPER", "exp3a_row", "exp3a_sweep", "exp3a_trials",
+__all__ = ["EXP3A", "PAPER", "exp3a_row", "exp3a_sweep", "exp3a_table", "exp3a_trials", "paired_test", "row_summary",
            "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
@@ -85,16 +85,17 @@ def _check_settings(T, N, trials, settings):
     return T, N, [int(k) for k in trials]
 
 
-def _record(T, N, trial, st1, st2, sequences, train_steps, check_steps, final_wrong, seconds, w, w_out):
+def _record(T, N, trial, st1, st2, sequences, train_steps, check_steps, final_wrong, clock, w, w_out):
+    seconds, cpu_seconds = time.perf_counter() - clock[0], time.process_time() - clock[1]
     return dict(T=T, N=N, trial=trial, st1=st1, st2=st2, sequences=sequences, train_steps=int(train_steps),
-                check_steps=int(check_steps), misclassified=float(final_wrong), seconds=round(seconds, 2),
-                w=w.tolist(), w_out=w_out.tolist())
+                check_steps=int(check_steps), misclassified=float(final_wrong), seconds=round(seconds / clock[2], 2),
+                cpu_seconds=round(cpu_seconds / clock[2], 2), w=w.tolist(), w_out=w_out.tolist())
 
 
 def _numba_trial(T, N, trial, settings):
     from rnnlab.models.lstm1997_numba import check_criteria, predict, train_sequences
 
-    start = time.perf_counter()
+    clock = (time.perf_counter(), time.process_time(), 1)
     init = LSTM1997(1, rng=trial)
     w, w_out = init.w[0].copy(), init.w_out[0].copy()
     train, test = trial_streams(T, N, trial, settings)
@@ -110,13 +111,12 @@ def _numba_trial(T, N, trial, settings):
         st2 = sequences if ok2 else None
     x, lengths, y = _padded(generate_data(T, seed=9000 + trial, N=N, variable_length=True), settings["n_final"], T)
     wrong = np.mean(np.abs(predict(w, w_out, x, lengths) - y) >= 0.2)
-    return [_record(T, N, trial, st1, st2, sequences, train_steps, check_steps, wrong, time.perf_counter() - start,
-                    w, w_out)]
+    return [_record(T, N, trial, st1, st2, sequences, train_steps, check_steps, wrong, clock, w, w_out)]
 
 
 def _numpy_trials(T, N, trials, settings):
-    start = time.perf_counter()
     n = len(trials)
+    clock = (time.perf_counter(), time.process_time(), n)          # the vectorised trials share the time
     net = LSTM1997(n)
     for j, k in enumerate(trials):                        # trial k's weights, whatever the other trials
         init = LSTM1997(1, rng=k)
@@ -144,9 +144,8 @@ def _numpy_trials(T, N, trials, settings):
               for k in trials]
     x, lengths, y = (np.stack(a) for a in zip(*finals))
     wrong = np.mean(np.abs(net.predict(x, lengths) - y) >= 0.2, axis=1)
-    seconds = (time.perf_counter() - start) / n
     checks = sequences // settings["check_every"] * test_lengths.sum(axis=1)
-    return [_record(T, N, k, st1[j], st2[j], int(sequences[j]), train_steps[j], checks[j], wrong[j], seconds,
+    return [_record(T, N, k, st1[j], st2[j], int(sequences[j]), train_steps[j], checks[j], wrong[j], clock,
                     net.w[j], net.w_out[j]) for j, k in enumerate(trials)]
 
 
@@ -174,7 +173,8 @@ def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
         One record per trial: ``st1``, ``st2`` (sequences, a multiple of ``check_every``, or
         ``None`` if not reached within ``max_sequences``), ``sequences`` trained,
         ``train_steps`` and ``check_steps`` (time steps), ``misclassified`` (fraction of
-        the fresh sequences), ``seconds``, and the final weights ``w`` (3C, U) and ``w_out`` (C,).
+        the fresh sequences), ``seconds`` and ``cpu_seconds`` (wall and processor time), and
+        the final weights ``w`` (3C, U) and ``w_out`` (C,).
 
     See chapter 6, *Reproducing Experiment 3a*.
     """
@@ -187,7 +187,8 @@ def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
 
 
 def _row(T, N, records):
-    keys = ("st1", "st2", "sequences", "train_steps", "check_steps", "misclassified", "seconds", "w", "w_out")
+    keys = ("st1", "st2", "sequences", "train_steps", "check_steps", "misclassified", "seconds", "cpu_seconds", "w",
+            "w_out")
     return dict(T=T, N=N, trials=[r["trial"] for r in records]) | {key: [r[key] for r in records] for key in keys}
 
 
@@ -216,7 +217,8 @@ def exp3a_sweep(out, settings=EXP3A, engine="numba", jobs=None, progress=True, c
     -------
     dict
         ``command``, ``machine``, ``engine``, ``settings``, ``rows`` (see :func:`exp3a_row`),
-        ``wall_seconds``, ``train_steps`` and ``steps_per_second`` (training steps of all
+        ``wall_seconds``, ``cpu_seconds`` (summed over the workers: the time on idle cores,
+        whatever else ran), ``train_steps`` and ``steps_per_second`` (training steps of all
         trials per second of wall time).
 
     See chapter 6, *Reproducing Experiment 3a*.
@@ -237,7 +239,111 @@ def exp3a_sweep(out, settings=EXP3A, engine="numba", jobs=None, progress=True, c
     result = dict(command=command, machine=machine, engine=engine, settings=settings,
                   rows=[_row(T, N, sorted((r for r in records if (r["T"], r["N"]) == (T, N)),
                                           key=lambda r: r["trial"])) for T, N in rows],
-                  wall_seconds=round(wall, 1), train_steps=steps, steps_per_second=round(steps / wall))
+                  wall_seconds=round(wall, 1), cpu_seconds=round(sum(r["cpu_seconds"] for r in records), 1),
+                  train_steps=steps, steps_per_second=round(steps / wall))
     if out:
         write_json(out, result)
     return result
+
+
+def _reached(values):
+    return [v for v in values if v is not None]
+
+
+def row_summary(row, settings=EXP3A):
+    """Sequences to ST1 and ST2 of one row (mean, median, range, trials reached) and the final misclassification.
+
+    Returns
+    -------
+    dict
+        For ``"st1"`` and ``"st2"``: ``mean``, ``median``, ``min``, ``max`` over the trials that
+        reached the criterion, ``reached`` and ``trials``; ``misclassified``: the mean over the
+        trials that reached ST2 of the fraction of ``n_final`` fresh sequences misclassified,
+        and ``wrong`` / ``scored``: the pooled counts behind it.
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    out = {}
+    for key in ("st1", "st2"):
+        done = _reached(row[key])
+        out[key] = dict(reached=len(done), trials=len(row[key]))
+        if done:
+            out[key] |= dict(mean=float(np.mean(done)), median=float(np.median(done)), min=min(done), max=max(done))
+    at_st2 = [m for m, s in zip(row["misclassified"], row["st2"]) if s is not None]
+    out["misclassified"] = float(np.mean(at_st2)) if at_st2 else None
+    out["wrong"] = int(round(sum(at_st2) * settings["n_final"]))
+    out["scored"] = len(at_st2) * settings["n_final"]
+    return out
+
+
+def exp3a_table(result, paper=PAPER):
+    """Our Table 4 beside the paper's, as a MyST Markdown table (one column per row of the paper).
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    rows = result["rows"]
+    summaries = [row_summary(r, result["settings"]) for r in rows]
+
+    def line(label, cells):
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    def counts(key):
+        def fmt(s, name):
+            return f"{s[key][name]:,.0f}" if s[key]["reached"] else "–"
+        return [line(f"{key.upper()}: ours, mean", [fmt(s, "mean") for s in summaries]),
+                line("median", [fmt(s, "median") for s in summaries]),
+                line("range", [f"{s[key]['min']:,}–{s[key]['max']:,}" if s[key]["reached"] else "–"
+                               for s in summaries]),
+                line("trials reached", [f"{s[key]['reached']} of {s[key]['trials']}" for s in summaries])]
+
+    lines = [line("", [f"$T = {r['T']}$, $N = {r['N']}$" for r in rows]), "|---|" + "---:|" * len(rows),
+             line("ST1: paper, mean of 10", [f"{paper[(r['T'], r['N'])][0]:,}" for r in rows]), *counts("st1"),
+             line("ST2: paper, mean of 10", [f"{paper[(r['T'], r['N'])][1]:,}" for r in rows]), *counts("st2"),
+             line("misclassified after ST2: paper", [f"{paper[(r['T'], r['N'])][2]:.6f}" for r in rows]),
+             line("ours (mean over trials at ST2)",
+                  [f"{s['misclassified']:.6f} ({s['wrong']} of {s['scored']:,})" if s["scored"] else "–"
+                   for s in summaries])]
+    return "\n".join(lines)
+
+
+def paired_test(result, T=100, key="st1", ns=(3, 1)):
+    """N = 3 against N = 1 trial by trial (same weights and noise): Wilcoxon signed-rank and sign test.
+
+    A trial that did not reach the criterion within the budget counts as slower than every
+    trial that did (its count is set above the budget); a pair where neither reached it is a tie.
+    Ties (equal counts) are dropped, as in Wilcoxon's original test.
+
+    Returns
+    -------
+    dict
+        ``pairs``, ``faster`` (pairs where N = ns[0] needed fewer sequences), ``slower``, ``ties``,
+        ``wilcoxon_p`` and ``sign_p`` (two-sided), ``median_ratio`` of the paired counts
+        (N = ns[0] over N = ns[1]) with a distribution-free interval of at least 95 %
+        ``ratio_low``, ``ratio_high`` (order statistics, the sign test inverted) and its
+        exact ``coverage`` (``None`` for fewer than 6 pairs).
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    from scipy.stats import binom, binomtest, wilcoxon
+
+    rows = {r["N"]: r for r in result["rows"] if r["T"] == T}
+    if any(n not in rows for n in ns):
+        raise ValueError(f"expected rows T = {T} with N in {list(ns)}; got N in {sorted(rows)}")
+    a, b = rows[ns[0]], rows[ns[1]]
+    if a["trials"] != b["trials"]:
+        raise ValueError(f"expected the same trials in both rows; got {a['trials']} and {b['trials']}")
+    beyond = result["settings"]["max_sequences"] + result["settings"]["check_every"]
+    x = np.array([beyond if v is None else v for v in a[key]], dtype=float)
+    y = np.array([beyond if v is None else v for v in b[key]], dtype=float)
+    d = x - y
+    faster, slower = int(np.sum(d < 0)), int(np.sum(d > 0))
+    ratios = np.sort(x / y)
+    n = len(ratios)
+    k = int(np.sum(binom.cdf(np.arange(n), n, 0.5) <= 0.025))     # largest k with P(Bin(n, 1/2) < k) <= 2.5 %
+    interval = (float(ratios[k - 1]), float(ratios[n - k]), float(1 - 2 * binom.cdf(k - 1, n, 0.5))) if k else (
+        None, None, None)
+    return dict(T=T, key=key, pairs=n, faster=faster, slower=slower, ties=n - faster - slower,
+                wilcoxon_p=float(wilcoxon(x, y, zero_method="wilcox").pvalue) if faster + slower else 1.0,
+                sign_p=float(binomtest(faster, faster + slower, 0.5).pvalue) if faster + slower else 1.0,
+                median_ratio=float(np.median(ratios)), ratio_low=interval[0], ratio_high=interval[1],
+                coverage=interval[2])

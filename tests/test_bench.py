@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnnlab.training.bench import peak_memory_kib, rtrl_step_times
+from rnnlab.training.bench import exp3a_engine_times, peak_memory_kib, rtrl_step_times
 
 
 def test_rtrl_step_times_smoke():
@@ -15,3 +15,9 @@ def test_peak_memory_bptt_grows_rtrl_does_not():
     (short, r_short, b_short), (long, r_long, b_long) = peak_memory_kib(lengths=(50, 5000), cells=4, batch=2)
     assert b_long > 50 * b_short         # BPTT keeps every step
     assert r_long <= r_short + 16.0      # RTRL: the same buffers whatever T; one float per step would add 77 KiB
+
+
+def test_exp3a_engine_times_smoke():
+    result = exp3a_engine_times(trials=2, T=20, sequences=(2, 4), repeats=1)
+    assert result["trials"] == 2 and result["numpy_us"] > 0 and result["numba_us"] > 0
+    assert result["ratio"] == result["numpy_us"] / result["numba_us"]

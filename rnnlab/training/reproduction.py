@@ -25,8 +25,8 @@ from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.training.parallel import default_jobs, run_parallel
 
-__all__ = ["EXP3A", "PAPER", "exp3a_row", "exp3a_sweep", "exp3a_table", "exp3a_trials", "paired_test", "row_summary",
-           "trial_streams"]
+__all__ = ["EXP3A", "PAPER", "diagnosed_trials", "exp3a_diagnose", "exp3a_row", "exp3a_sweep", "exp3a_table",
+           "exp3a_trace", "exp3a_trials", "paired_test", "row_summary", "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
 EXP3A = {
@@ -92,7 +92,7 @@ def _record(T, N, trial, st1, st2, sequences, train_steps, check_steps, final_wr
                 cpu_seconds=round(cpu_seconds / clock[2], 2), w=w.tolist(), w_out=w_out.tolist())
 
 
-def _numba_trial(T, N, trial, settings):
+def _numba_trial(T, N, trial, settings, on_check=None):
     from rnnlab.models.lstm1997_numba import check_criteria, predict, train_sequences
 
     clock = (time.perf_counter(), time.process_time(), 1)
@@ -109,6 +109,8 @@ def _numba_trial(T, N, trial, settings):
         check_steps += steps
         st1 = sequences if ok1 and st1 is None else st1
         st2 = sequences if ok2 else None
+        if on_check is not None:
+            on_check(sequences, w, w_out, test, st2 is not None or sequences == settings["max_sequences"])
     x, lengths, y = _padded(generate_data(T, seed=9000 + trial, N=N, variable_length=True), settings["n_final"], T)
     wrong = np.mean(np.abs(predict(w, w_out, x, lengths) - y) >= 0.2)
     return [_record(T, N, trial, st1, st2, sequences, train_steps, check_steps, wrong, clock, w, w_out)]
@@ -347,3 +349,124 @@ def paired_test(result, T=100, key="st1", ns=(3, 1)):
                 sign_p=float(binomtest(faster, faster + slower, 0.5).pvalue) if faster + slower else 1.0,
                 median_ratio=float(np.median(ratios)), ratio_low=interval[0], ratio_high=interval[1],
                 coverage=interval[2])
+
+
+def _snapshot(w, w_out, test, N):
+    """What the network does on its test set: errors, weight norms, cell states and gate activations."""
+    x, lengths, y = test
+    net = LSTM1997(1)
+    net.w[0], net.w_out[0] = w, w_out
+    C, (B, T_max) = net.C, x.shape
+    y_prev, s = net._zero_state(B)
+    s_end, out_end, y_hat = np.zeros((B, C)), np.zeros((B, C)), np.zeros(B)
+    in_write, in_rest, rest_count = np.zeros(C), np.zeros(C), 0
+    for t in range(T_max):
+        _, y_out, s, _, _, out, y_prev = net._step(x[None, :, t], y_prev, s)
+        y_in = y_prev[0, :, C:2 * C]                                          # (B, C)
+        live = t < lengths
+        if t < N:
+            in_write += y_in.mean(axis=0) / N
+        else:
+            in_rest += y_in[live].sum(axis=0)
+            rest_count += live.sum()
+        end = lengths - 1 == t
+        s_end[end], out_end[end], y_hat[end] = s[0, end], y_out[0, end], out[0, end]
+    error = np.abs(y_hat - y)
+    one, zero = y == 1.0, y == 0.0
+
+    def cells(a):
+        return [round(float(v), 6) for v in a]
+
+    return dict(
+        misclassified=float(np.mean(error >= 0.2)), mean_error=float(error.mean()),
+        weight_norm=float(np.sqrt(np.sum(w ** 2) + np.sum(w_out ** 2))), w_out=cells(w_out),
+        input_bias=cells(w[C:2 * C, -1]), output_bias=cells(w[2 * C:, -1]),
+        state_class1=cells(s_end[one].mean(axis=0)), state_class2=cells(s_end[zero].mean(axis=0)),
+        state_spread=cells(np.sqrt(0.5 * (s_end[one].var(axis=0) + s_end[zero].var(axis=0)))),
+        input_gate_write=cells(in_write), input_gate_noise=cells(in_rest / max(rest_count, 1)),
+        output_gate_end=cells(out_end.mean(axis=0)),
+    )
+
+
+def exp3a_trace(T, N, trial, settings=EXP3A, snapshots=200):
+    """Rerun one trial of the numba engine and log what its network does on the test set over training.
+
+    The training is that of :func:`exp3a_trials` (same data, same chunks, same updates);
+    every ``check_every`` multiple chosen so that at most about ``snapshots`` are taken, and at
+    the end, the trial's 256 test sequences are run through the numpy reference
+    :class:`~rnnlab.models.lstm1997.LSTM1997` and the snapshot records: the misclassified
+    fraction and mean absolute error, the norm of all weights, the output weights and the gate
+    biases, per cell the mean final cell state :math:`s_c` for each class and its spread within
+    a class, the mean input-gate activation while the class is written (t <= N) and during the
+    noise (t > N), and the mean output-gate activation at the last step.
+
+    Returns
+    -------
+    dict
+        ``record`` (as :func:`exp3a_trials` returns it) and ``snapshots``: a list of dicts with
+        ``sequences`` and the quantities above.
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    T, N, _ = _check_settings(T, N, [trial], settings)
+    every = settings["check_every"] * max(1, -(-settings["max_sequences"] // (settings["check_every"] * snapshots)))
+    log = []
+
+    def on_check(sequences, w, w_out, test, last):
+        if sequences % every == 0 or last:
+            log.append(dict(sequences=sequences) | _snapshot(w, w_out, test, N))
+
+    record = _numba_trial(T, N, trial, settings, on_check)[0]
+    return dict(record=record, snapshots=log)
+
+
+def diagnosed_trials(result):
+    """The trials whose failures chapter 6 diagnoses, with the reason each was chosen.
+
+    - every trial that reached ST1 but not ST2 within the budget;
+    - every T = 100, N = 3 trial that needed more sequences to ST1 than the slowest N = 1
+      trial, with its paired N = 1 trial (same weights and noise) for comparison.
+
+    Returns
+    -------
+    list of tuple (T, N, trial, reason)
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    chosen = []
+    for row in result["rows"]:
+        for k, st1, st2 in zip(row["trials"], row["st1"], row["st2"]):
+            if st1 is not None and st2 is None:
+                chosen.append((row["T"], row["N"], k, "ST1 but not ST2"))
+    rows = {(r["T"], r["N"]): r for r in result["rows"]}
+    if (100, 3) in rows and (100, 1) in rows:
+        budget = result["settings"]["max_sequences"] + 1
+        slowest = max(budget if v is None else v for v in rows[(100, 1)]["st1"])
+        for k, st1 in zip(rows[(100, 3)]["trials"], rows[(100, 3)]["st1"]):
+            if (budget if st1 is None else st1) > slowest:
+                chosen += [(100, 3, k, "slow N = 3"), (100, 1, k, "paired N = 1")]
+    unique = {}
+    for T, N, k, reason in chosen:
+        unique.setdefault((T, N, k), []).append(reason)
+    return [(T, N, k, ", ".join(reasons)) for (T, N, k), reasons in unique.items()]
+
+
+def exp3a_diagnose(results, out, settings=None, jobs=None, progress=True, command="exp3a_diagnose"):
+    """Trace (:func:`exp3a_trace`) the trials :func:`diagnosed_trials` picks from a results file; write ``out``.
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    import json
+
+    with open(results) as f:
+        result = json.load(f)
+    settings = settings or result["settings"]
+    chosen = diagnosed_trials(result)
+    start = time.perf_counter()
+    traces = run_parallel(exp3a_trace, [(T, N, k, settings) for T, N, k, _ in chosen], jobs, progress, desc="traces")
+    out_result = dict(command=command, machine=machine_description(jobs or default_jobs()), results=str(results),
+                      trials=[dict(T=T, N=N, trial=k, reason=reason) | trace
+                              for (T, N, k, reason), trace in zip(chosen, traces)],
+                      wall_seconds=round(time.perf_counter() - start, 1))
+    write_json(out, out_result)
+    return out_result

@@ -7,6 +7,7 @@
     python -m rnnlab bench --out results/bench.json
     python -m rnnlab reproduce --jobs 2 --out results/exp3a.json
     python -m rnnlab reproduce --T 100 --N 1 --trials 3 --engine numpy --out row.json
+    python -m rnnlab reproduce --diagnose results/exp3a.json --out results/exp3a_diagnostics.json
 
 ``train`` uses the chapter's recipe for the model (overridable), prints the
 accuracy on 1000 fresh sequences and saves the parameters to an ``.npz`` keyed
@@ -50,6 +51,7 @@ def _parser():
     rp.add_argument("--max-sequences", type=int, help="training sequences per trial at most (default: the table's)")
     rp.add_argument("--engine", choices=["numba", "numpy"], default="numba", help="compiled or numpy engine")
     rp.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    rp.add_argument("--diagnose", metavar="RESULTS", help="instead: trace the failed and slow trials of a results file")
     rp.add_argument("--out", required=True, help="JSON file to write")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
@@ -88,8 +90,16 @@ def _train(args):
 
 
 def _reproduce(args, argv):
-    from rnnlab.training.reproduction import EXP3A, exp3a_sweep
+    from rnnlab.training.reproduction import EXP3A, exp3a_diagnose, exp3a_sweep
 
+    argv = sys.argv[1:] if argv is None else argv
+    if args.diagnose:
+        traced = exp3a_diagnose(args.diagnose, args.out, jobs=args.jobs, command="python -m rnnlab " + " ".join(argv))
+        for trial in traced["trials"]:
+            print(f"T = {trial['T']}, N = {trial['N']}, trial {trial['trial']} ({trial['reason']}): "
+                  f"{len(trial['snapshots'])} snapshots")
+        print(f"{traced['wall_seconds']} s -> {args.out}")
+        return
     settings = dict(EXP3A)
     if args.N is not None and args.T is None:
         raise ValueError(f"--N selects a row together with --T; got --N {args.N} without --T")
@@ -99,7 +109,6 @@ def _reproduce(args, argv):
         settings["trials"] = args.trials
     if args.max_sequences is not None:
         settings["max_sequences"] = args.max_sequences
-    argv = sys.argv[1:] if argv is None else argv
     result = exp3a_sweep(args.out, settings, args.engine, args.jobs, command="python -m rnnlab " + " ".join(argv))
     for row in result["rows"]:
         print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']}")

@@ -133,3 +133,16 @@ def test_command_line_writes_a_row_with_its_speed(tmp_path):
     assert result["command"].startswith("python -m rnnlab reproduce --T 5")
     assert [(r["T"], r["N"], r["trials"]) for r in result["rows"]] == [(5, 1, [0, 1])]
     assert result["train_steps"] == sum(result["rows"][0]["train_steps"]) and result["steps_per_second"] > 0
+
+
+def test_committed_table_is_regenerable():
+    """Rerun the two fastest committed T = 100 trials from scratch: the file is what the command produces."""
+    result = json.loads((RESULTS / "exp3a.json").read_text())
+    assert result["settings"] == json.loads(json.dumps(EXP3A))
+    assert [(r["T"], r["N"], len(r["trials"])) for r in result["rows"]] == [
+        (row["T"], row["N"], EXP3A["trials"]) for row in EXP3A["rows"]]
+    for row in result["rows"][:2]:
+        k = int(np.argmin([np.inf if v is None else v for v in row["st2"]]))
+        (rerun,) = exp3a_trials(row["T"], row["N"], [row["trials"][k]])
+        for key in ("st1", "st2", "sequences", "train_steps", "misclassified", "w", "w_out"):
+            assert rerun[key] == row[key][k], key

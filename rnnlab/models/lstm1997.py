@@ -147,7 +147,7 @@ class LSTM1997:
         return final
 
     def gradient(self, x, lengths, y):
-        r"""Truncated-RTRL gradient of :math:`E = \tfrac12 (\hat y(T_n) - y_n)^2` for one sequence per network.
+        r"""Truncated-RTRL gradient (Eq. 6.3) of :math:`E = \tfrac12 (\hat y(T_n) - y_n)^2` for one sequence per network.
 
         Parameters
         ----------
@@ -183,7 +183,7 @@ class LSTM1997:
             dw_out[n] = e[:, None] * y_c[n, 0]
             dE_dyc = e[:, None] * self.w_out[n]                                  # (n, C)
             dE_ds = dE_dyc * y_out[n, 0] * (1.0 - h[n, 0] ** 2) / 2.0            # h' = (1 - h^2) / 2
-            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # as Eq. (5.5)
+            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # Eq. (6.3), as (5.5)
             delta_out = dE_dyc * h[n, 0] * y_out[n, 0] * (1.0 - y_out[n, 0])
             dw[n, 2 * C:] = delta_out[..., None] * u[n, 0, None, :]
         return dw, dw_out, error

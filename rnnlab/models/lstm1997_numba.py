@@ -7,9 +7,9 @@ T_max the padded length.
 
 The numpy class is the reference the chapter shows and the tests pin this module to it
 (weights equal to 1e-12 after hundreds of online updates). What the compiler buys is the
-loop over time steps without Python in it: per step, the nets (6.3), the cell update
-(6.1), the buffers of the truncated RTRL (6.2), and at the end of a sequence the gradient
-(6.4) and the update, all on scalars:
+loop over time steps without Python in it: per step, the nets of the nine units, the cell
+update (6.1) and the buffers of the truncated RTRL (6.2); at the end of a sequence the
+gradient (6.3) and the update; all on scalars:
 
 .. math::
 
@@ -80,7 +80,7 @@ def _run(w, w_out, x, length, y, lr, u, S, net, s, h, y_in, y_out, y_c, learn):
     for c in range(C):
         acc += w_out[c] * y_c[c]
     y_hat = _sigmoid(acc)
-    if learn:                                        # Eq. (6.4) and the update, as LSTM1997.gradient
+    if learn:                                        # Eq. (6.3) and the update, as LSTM1997.gradient
         e = (y_hat - y) * y_hat * (1.0 - y_hat)
         for c in range(C):
             dE_dyc = e * w_out[c]
@@ -162,7 +162,7 @@ def _sequences(x, lengths, y=None):
 
 
 def train_sequences(w, w_out, x, lengths, y, lr=1.0):
-    """Train one network online on B sequences: one truncated-RTRL update (Eqs. 6.2, 6.4) per sequence.
+    """Train one network online on B sequences: one truncated-RTRL update (Eqs. 6.2, 6.3) per sequence.
 
     Parameters
     ----------

@@ -54,6 +54,8 @@ def trial_streams(T, N, trial, settings=EXP3A):
     test : tuple (x, lengths, y)
         ``settings["n_test"]`` sequences, x of shape (n_test, T + T // 10) zero-padded,
         lengths and y of shape (n_test,).
+
+    See chapter 6, *Reproducing Experiment 3a*.
     """
     train = generate_data(T, seed=1000 + trial, N=N, variable_length=True)
     test = _padded(generate_data(T, seed=5000 + trial, N=N, variable_length=True), settings["n_test"], T)

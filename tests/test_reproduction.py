@@ -146,3 +146,17 @@ def test_committed_table_is_regenerable():
         (rerun,) = exp3a_trials(row["T"], row["N"], [row["trials"][k]])
         for key in ("st1", "st2", "sequences", "train_steps", "misclassified", "w", "w_out"):
             assert rerun[key] == row[key][k], key
+
+
+def test_committed_diagnostics_trace_the_committed_trials():
+    """The traced trials are those diagnosed_trials picks, and their reruns end where the sweep's trials did."""
+    result = json.loads((RESULTS / "exp3a.json").read_text())
+    diagnostics = json.loads((RESULTS / "exp3a_diagnostics.json").read_text())
+    assert [(t["T"], t["N"], t["trial"], t["reason"]) for t in diagnostics["trials"]] == diagnosed_trials(result)
+    rows = {(r["T"], r["N"]): r for r in result["rows"]}
+    for t in diagnostics["trials"]:
+        row = rows[(t["T"], t["N"])]
+        k = row["trials"].index(t["trial"])
+        for key in ("st1", "st2", "sequences", "misclassified", "w", "w_out"):
+            assert t["record"][key] == row[key][k], key
+        assert t["snapshots"][-1]["sequences"] == row["sequences"][k]

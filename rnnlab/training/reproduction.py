@@ -422,12 +422,16 @@ def exp3a_trace(T, N, trial, settings=EXP3A, snapshots=200):
     return dict(record=record, snapshots=log)
 
 
-def diagnosed_trials(result):
+def diagnosed_trials(result, gap_factor=10):
     """The trials whose failures chapter 6 diagnoses, with the reason each was chosen.
 
     - every trial that reached ST1 but not ST2 within the budget;
+    - every T = 100 trial that needed more than ``gap_factor`` times its row's median number
+      of sequences between ST1 and ST2 ("long ST1 to ST2");
     - every T = 100, N = 3 trial that needed more sequences to ST1 than the slowest N = 1
-      trial, with its paired N = 1 trial (same weights and noise) for comparison.
+      trial ("slow N = 3"), with its paired N = 1 trial (same weights and noise).
+
+    The T = 1000 rows are traced only for the first reason: a trace there costs minutes.
 
     Returns
     -------
@@ -437,9 +441,12 @@ def diagnosed_trials(result):
     """
     chosen = []
     for row in result["rows"]:
+        gaps = [b - a for a, b in zip(row["st1"], row["st2"]) if a is not None and b is not None]
         for k, st1, st2 in zip(row["trials"], row["st1"], row["st2"]):
             if st1 is not None and st2 is None:
                 chosen.append((row["T"], row["N"], k, "ST1 but not ST2"))
+            elif row["T"] == 100 and st2 is not None and st2 - st1 > gap_factor * np.median(gaps):
+                chosen.append((row["T"], row["N"], k, "long ST1 to ST2"))
     rows = {(r["T"], r["N"]): r for r in result["rows"]}
     if (100, 3) in rows and (100, 1) in rows:
         budget = result["settings"]["max_sequences"] + 1

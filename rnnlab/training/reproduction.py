@@ -26,7 +26,7 @@ from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.training.parallel import default_jobs, run_parallel
 
 __all__ = ["EXP3A", "PAPER", "diagnosed_trials", "exp3a_diagnose", "exp3a_row", "exp3a_sweep", "exp3a_table",
-           "exp3a_trace", "exp3a_trials", "paired_test", "row_summary", "trial_streams"]
+           "exp3a_trace", "exp3a_trials", "paired_test", "row_summary", "snapshot", "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
 EXP3A = {
@@ -353,8 +353,25 @@ def paired_test(result, T=100, key="st1", ns=(3, 1)):
                 coverage=interval[2])
 
 
-def _snapshot(w, w_out, test, N):
-    """What the network does on its test set: errors, weight norms, cell states and gate activations."""
+def snapshot(w, w_out, test, N):
+    """What one network does on its test set: errors, weight norms, cell states and gate activations.
+
+    Parameters
+    ----------
+    w, w_out : ndarray of shape (3C, U) and (C,)
+        The network's weights (as ``LSTM1997.w[n]``, ``LSTM1997.w_out[n]``).
+    test : tuple (x, lengths, y)
+        Test sequences as :func:`trial_streams` returns them.
+    N : int
+        Class-carrying elements (the input gate is averaged over t <= N and t > N apart).
+
+    Returns
+    -------
+    dict
+        The quantities listed in :func:`exp3a_trace` (per-cell values as lists of C numbers).
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
     x, lengths, y = test
     net = LSTM1997(1)
     net.w[0], net.w_out[0] = w, w_out
@@ -416,7 +433,7 @@ def exp3a_trace(T, N, trial, settings=EXP3A, snapshots=200):
 
     def on_check(sequences, w, w_out, test, last):
         if sequences % every == 0 or last:
-            log.append(dict(sequences=sequences) | _snapshot(w, w_out, test, N))
+            log.append(dict(sequences=sequences) | snapshot(w, w_out, test, N))
 
     record = _numba_trial(T, N, trial, settings, on_check)[0]
     return dict(record=record, snapshots=log)

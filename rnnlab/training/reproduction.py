@@ -236,9 +236,9 @@ def exp3a_sweep(out, settings=EXP3A, engine="numba", jobs=None, progress=True, c
         groups = [list(g) for g in np.array_split(trials, min(jobs, len(trials)))]
     tasks = sorted(((T, N, g, settings, engine) for T, N in rows for g in groups), key=lambda t: -t[0])
     machine = machine_description(jobs)
-    start = time.perf_counter()
+    started = time.perf_counter()
     records = [r for group in run_parallel(exp3a_trials, tasks, jobs, progress, desc="trials") for r in group]
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - started
     steps = sum(r["train_steps"] for r in records)
     result = dict(command=command, machine=machine, engine=engine, settings=settings,
                   rows=[_row(T, N, sorted((r for r in records if (r["T"], r["N"]) == (T, N)),
@@ -488,11 +488,11 @@ def exp3a_diagnose(results, out, settings=None, jobs=None, progress=True, comman
         result = json.load(f)
     settings = settings or result["settings"]
     chosen = diagnosed_trials(result)
-    start = time.perf_counter()
+    started = time.perf_counter()
     traces = run_parallel(exp3a_trace, [(T, N, k, settings) for T, N, k, _ in chosen], jobs, progress, desc="traces")
     out_result = dict(command=command, machine=machine_description(jobs or default_jobs()), results=str(results),
                       trials=[dict(T=T, N=N, trial=k, reason=reason) | trace
                               for (T, N, k, reason), trace in zip(chosen, traces)],
-                      wall_seconds=round(time.perf_counter() - start, 1))
+                      wall_seconds=round(time.perf_counter() - started, 1))
     write_json(out, out_result)
     return out_result

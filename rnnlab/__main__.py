@@ -10,7 +10,9 @@
     python -m rnnlab sweep rtrl-why --out results/rtrl_why.json
     python -m rnnlab sweep rtrl-long --out results/rtrl_long.json
     python -m rnnlab bench --out results/bench.json
-    python -m rnnlab reproduce --out results/exp3a.json
+    python -m rnnlab reproduce --jobs 2 --out results/exp3a.json
+    python -m rnnlab reproduce --T 100 --N 1 --trials 3 --engine numpy --out row.json
+    python -m rnnlab reproduce --diagnose results/exp3a.json --out results/exp3a_diagnostics.json
 
 ``train`` uses the chapter's recipe for the model (overridable), prints the
 accuracy on 1000 fresh sequences and saves the parameters to an ``.npz`` keyed
@@ -47,9 +49,15 @@ def _parser():
     be.add_argument("--repeats", type=int, default=7, help="runs per measurement (the median is printed)")
     be.add_argument("--out", help="also write the numbers to this JSON file")
 
-    rp = sub.add_parser("reproduce", help="Experiment 3a of Hochreiter & Schmidhuber (1997), 10 trials per row")
+    rp = sub.add_parser("reproduce", help="Experiment 3a of Hochreiter & Schmidhuber (1997): Table 4, or one row")
+    rp.add_argument("--T", type=int, help="minimum sequence length of one row (default: every row of the table)")
+    rp.add_argument("--N", type=int, help="class-carrying elements of that row (default 1 with --T)")
+    rp.add_argument("--trials", type=int, help="trials per row (default: the table's)")
+    rp.add_argument("--max-sequences", type=int, help="training sequences per trial at most (default: the table's)")
+    rp.add_argument("--engine", choices=["numba", "numpy"], default="numba", help="compiled or numpy engine")
+    rp.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    rp.add_argument("--diagnose", metavar="RESULTS", help="instead: trace the failed and slow trials of a results file")
     rp.add_argument("--out", required=True, help="JSON file to write")
-    rp.add_argument("--jobs", type=int, help="worker processes, one per row (default: all cores)")
 
     sw = sub.add_parser("sweep", help="run a long sweep into a results file for the book")
     sw.add_argument("name", choices=["frn-lag", "frn-truncation", "jordan-lag", "latching", "lstm-t100",
@@ -87,17 +95,39 @@ def _train(args):
         print(f"parameters saved to {args.out}: {', '.join(model.param_names)}")
 
 
+def _reproduce(args, argv):
+    from rnnlab.training.reproduction import EXP3A, exp3a_diagnose, exp3a_sweep
+
+    argv = sys.argv[1:] if argv is None else argv
+    if args.diagnose:
+        traced = exp3a_diagnose(args.diagnose, args.out, jobs=args.jobs, command="python -m rnnlab " + " ".join(argv))
+        for trial in traced["trials"]:
+            print(f"T = {trial['T']}, N = {trial['N']}, trial {trial['trial']} ({trial['reason']}): "
+                  f"{len(trial['snapshots'])} snapshots")
+        print(f"{traced['wall_seconds']} s -> {args.out}")
+        return
+    settings = dict(EXP3A)
+    if args.N is not None and args.T is None:
+        raise ValueError(f"--N selects a row together with --T; got --N {args.N} without --T")
+    if args.T is not None:
+        settings["rows"] = [dict(T=args.T, N=1 if args.N is None else args.N)]
+    if args.trials is not None:
+        settings["trials"] = args.trials
+    if args.max_sequences is not None:
+        settings["max_sequences"] = args.max_sequences
+    result = exp3a_sweep(args.out, settings, args.engine, args.jobs, command="python -m rnnlab " + " ".join(argv))
+    for row in result["rows"]:
+        print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']}")
+    print(f"{result['wall_seconds']} s, {result['steps_per_second']:,} training steps per second -> {args.out}")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
             _train(args)
         elif args.command == "reproduce":
-            from rnnlab.training.reproduction import exp3a_sweep
-
-            result = exp3a_sweep(args.out, jobs=args.jobs)
-            for row in result["rows"]:
-                print(f"T = {row['T']}, N = {row['N']}: ST1 at {row['st1']}, ST2 at {row['st2']} ({row['seconds']} s)")
+            _reproduce(args, argv)
         elif args.command == "bench":
             from rnnlab.training.bench import run_benchmarks
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnnlab.training.bench import peak_memory_kib, rtrl_step_times
+from rnnlab.training.bench import exp3a_engine_times, peak_memory_kib, rtrl_step_times
 
 
 def test_rtrl_step_times_smoke():
@@ -35,3 +35,9 @@ def test_rtrl_scaling_buffer_sizes_are_the_counted_ones():
     assert result["frn_us"][2] is None and result["frn_kib"][2] is None
     assert result["lstm_kib"] == [2 * n * (1 + n + 1) * 8 / 1024 for n in (2, 4, 8)]   # 2I * (D + I + 1)
     assert np.isfinite(result["frn_slope"]) and np.isfinite(result["lstm_slope"])
+
+
+def test_exp3a_engine_times_smoke():
+    result = exp3a_engine_times(trials=2, T=20, sequences=(2, 4), repeats=1)
+    assert result["trials"] == 2 and result["numpy_us"] > 0 and result["numba_us"] > 0
+    assert result["ratio"] == result["numpy_us"] / result["numba_us"]

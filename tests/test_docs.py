@@ -9,7 +9,7 @@ import pytest
 import rnnlab
 
 
-PENDING = ("rnnlab.homework", "rnnlab.training.reproduction")   # being rewritten on their branches
+PENDING = ("rnnlab.homework",)   # being rewritten on its branch
 
 
 def public_objects():

@@ -84,11 +84,15 @@ def test_stopping_criteria_on_hand_made_cases():
     np.testing.assert_array_equal(st1, [True, False])   # one row per network
 
 
-def test_protocol_learns_a_short_lag_and_records_st1_before_st2():
-    """The paper's protocol end to end on T = 5 (a correctness test with a budget)."""
-    from rnnlab.training.reproduction import EXP3A, exp3a_row
-
-    row = exp3a_row(5, 1, dict(EXP3A, trials=2, max_sequences=20_000, check_every=250), progress=False)
-    assert all(s2 is not None for s2 in row["st2"])
-    assert all(s1 <= s2 for s1, s2 in zip(row["st1"], row["st2"]))
-    assert max(row["misclassified"]) < 0.01
+def test_online_update_subtracts_the_gradient_of_the_active_networks(rng):
+    net = LSTM1997(3, rng=rng, init_scale=1.0)
+    w, w_out = net.w.copy(), net.w_out.copy()
+    x, lengths, y = rng.normal(size=(3, 6)), np.array([6, 4, 5]), np.array([1.0, 0.0, 1.0])
+    dw, dw_out, error = net.gradient(x, lengths, y)
+    returned = net.online_update(x, lengths, y, lr=0.5, active=np.array([True, False, True]))
+    np.testing.assert_array_equal(returned, error)
+    np.testing.assert_array_equal(net.w[[0, 2]], w[[0, 2]] - 0.5 * dw[[0, 2]])
+    np.testing.assert_array_equal(net.w_out[[0, 2]], w_out[[0, 2]] - 0.5 * dw_out[[0, 2]])
+    np.testing.assert_array_equal(net.w[1], w[1])
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        net.online_update(x, lengths, y, lr=0.0)

@@ -152,7 +152,7 @@ class LSTM1997:
         return final
 
     def gradient(self, x, lengths, y):
-        r"""Truncated-RTRL gradient of :math:`E = \tfrac12 (\hat y(T_n) - y_n)^2` for one sequence per network.
+        r"""Truncated-RTRL gradient (Eq. 6.3) of :math:`E = \tfrac12 (\hat y(T_n) - y_n)^2` for one sequence per network.
 
         Parameters
         ----------
@@ -188,7 +188,35 @@ class LSTM1997:
             dw_out[n] = e[:, None] * y_c[n, 0]
             dE_dyc = e[:, None] * self.w_out[n]                                  # (n, C)
             dE_ds = dE_dyc * y_out[n, 0] * (1.0 - h[n, 0] ** 2) / 2.0            # h' = (1 - h^2) / 2
-            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # as Eq. (5.5)
+            dw[n, :2 * C] = np.concatenate([dE_ds, dE_ds], axis=-1)[..., None] * S[n, 0]      # Eq. (6.3), as (5.5)
             delta_out = dE_dyc * h[n, 0] * y_out[n, 0] * (1.0 - y_out[n, 0])
             dw[n, 2 * C:] = delta_out[..., None] * u[n, 0, None, :]
         return dw, dw_out, error
+
+    def online_update(self, x, lengths, y, lr=1.0, active=None):
+        r"""One online step of every network: the gradient of one sequence each, then :math:`w \leftarrow w - \eta \nabla_w E`.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, T)
+            One input sequence per network, padded to a common length.
+        lengths : ndarray of int, shape (N,)
+        y : ndarray of shape (N,)
+        lr : float, default 1.0
+            Learning rate :math:`\eta` (the paper's 1.0).
+        active : ndarray of bool, shape (N,), optional
+            Networks that learn (a trial stopped at ST2 does not); default all.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The squared errors E before the update.
+
+        See chapter 6, *Reproducing Experiment 3a*.
+        """
+        lr = check_positive_float("lr", lr)
+        scale = np.full(self.N, lr) if active is None else lr * np.asarray(active, dtype=float)
+        dw, dw_out, error = self.gradient(x, lengths, y)
+        self.w -= scale[:, None, None] * dw
+        self.w_out -= scale[:, None] * dw_out
+        return error

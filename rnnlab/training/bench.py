@@ -24,8 +24,8 @@ from rnnlab.models.frn_rtrl_numba import FRN_RTRL_Numba
 from rnnlab.models.lstm_rtrl import LSTM_RTRL
 from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 
-__all__ = ["bench_table", "blas_thread_steps", "bptt_cost", "engine_step_times", "peak_memory_kib", "rtrl_scaling",
-           "rtrl_step_times", "run_benchmarks"]
+__all__ = ["bench_table", "blas_thread_steps", "bptt_cost", "engine_step_times", "exp3a_engine_times", "peak_memory_kib",
+           "rtrl_scaling", "rtrl_step_times", "run_benchmarks"]
 
 B, T, I, D = 32, 100, 32, 1
 
@@ -350,6 +350,59 @@ def rtrl_scaling(sizes=(8, 16, 32, 64, 128), frn_up_to=64, steps=50, repeats=7, 
     return result
 
 
+def exp3a_engine_times(trials=2, T=1000, N=3, sequences=(3, 60), repeats=5):
+    """Microseconds per sequence step per network of the two engines of Experiment 3a, on the same data.
+
+    Both engines train ``trials`` networks online (one update per sequence) on the first
+    sequences of each trial's training stream: the numpy engine (:class:`LSTM1997`, the trials
+    vectorised) on ``sequences[0]`` of them, the numba engine (one trial after the other) on
+    ``sequences[1]``. The time of a run is divided by the time steps it trained, summed over
+    the networks; the median over ``repeats`` runs is reported, in wall time and in processor
+    time (the latter is what an idle core would take: on a shared machine the wall time
+    also counts the waits for a core).
+
+    Returns
+    -------
+    dict
+        ``numpy_us``, ``numba_us`` (wall µs per step per network), ``numpy_cpu_us``,
+        ``numba_cpu_us`` (processor µs), ``ratio`` and ``cpu_ratio`` (numpy / numba),
+        ``trials``, ``T``, ``N`` and ``load`` (1-minute load average at the start).
+
+    See chapter 6, *Reproducing Experiment 3a* (section *A compiled engine*).
+    """
+    from rnnlab.models.lstm1997 import LSTM1997
+    from rnnlab.models.lstm1997_numba import train_sequences
+    from rnnlab.training.reproduction import _padded, trial_streams
+
+    data = [_padded(trial_streams(T, N, k)[0], max(sequences), T) for k in range(trials)]
+    x, lengths, y = (np.stack(a) for a in zip(*data))                         # (trials, sequences, T_max)
+
+    def numpy_run():
+        net = LSTM1997(trials, rng=0)
+        for b in range(sequences[0]):
+            net.online_update(x[:, b], lengths[:, b], y[:, b])
+        return lengths[:, :sequences[0]].sum()
+
+    def numba_run():
+        init = LSTM1997(trials, rng=0)
+        return sum(train_sequences(init.w[k], init.w_out[k], x[k, :sequences[1]], lengths[k, :sequences[1]],
+                                   y[k, :sequences[1]]) for k in range(trials))
+
+    numba_run()                                                                # compile or load the cache
+    result = dict(trials=trials, T=T, N=N, load=os.getloadavg()[0])
+    for name, run in (("numpy", numpy_run), ("numba", numba_run)):
+        wall, cpu = [], []
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            steps = run()
+            wall.append((time.perf_counter() - start) / steps * 1e6)
+            cpu.append((time.process_time() - start_cpu) / steps * 1e6)
+        result[f"{name}_us"], result[f"{name}_cpu_us"] = float(np.median(wall)), float(np.median(cpu))
+    result["ratio"] = result["numpy_us"] / result["numba_us"]
+    result["cpu_ratio"] = result["numpy_cpu_us"] / result["numba_cpu_us"]
+    return result
+
+
 def run_benchmarks(repeats=7, out=None):
     """Run every benchmark, print its tables, and return (and optionally save) the numbers.
 
@@ -416,6 +469,14 @@ def run_benchmarks(repeats=7, out=None):
     print("\npeak memory for one batch of 8 sequences, I = 16 (KiB)")
     for length, rtrl_kib, bptt_kib in memory:
         print(f"  T = {length:>6}: RTRL {rtrl_kib:9.1f}   BPTT {bptt_kib:11.1f}")
+    exp3a = exp3a_engine_times()
+    result["exp3a_engines"] = exp3a
+    print(f"\nExperiment 3a, online training at T = {exp3a['T']}, {exp3a['trials']} trials, µs per step per network "
+          f"(load average {exp3a['load']:.1f})")
+    for kind, suffix in (("wall", "us"), ("processor", "cpu_us")):
+        ratio = exp3a["ratio" if kind == "wall" else "cpu_ratio"]
+        print(f"  {kind:<9}: numpy engine {exp3a['numpy_' + suffix]:9.3f}   numba engine "
+              f"{exp3a['numba_' + suffix]:7.3f}   ratio {ratio:.0f}x")
     if out:
         write_json(out, result)
     return result

@@ -40,6 +40,7 @@ __all__ = [
     "lag_run",
     "lag_sweep",
     "LATCHING",
+    "bridging_data",
     "lag_limits",
     "latching_run",
     "latching_sweep",
@@ -332,6 +333,52 @@ def lag_limits(rows):
     for entry in out.values():
         del entry["_unbroken"]
     return out
+
+
+def bridging_data():
+    """How far each network of the book bridges: test accuracy against T, per seed, from the committed sweeps.
+
+    Returns
+    -------
+    dict of str to list of dict
+        Two groups, ``"plain"`` (the FRN and the Jordan network, chapters 2 and 3) and
+        ``"lstm"`` (the LSTM, chapters 4 to 6); each entry has a ``key``, a ``label``, the ``budget``
+        of training sequences per run, the lengths ``Ts`` and ``acc``, the test accuracies
+        of the seeds or trials at each length.
+
+    See chapter 6, section *How far each network bridges*.
+    """
+    def from_lag(name, config, label, key):
+        rows = [r for r in summarise_lag_sweep(load_results(name)) if r["config"] == config]
+        grid = load_results(name)["grid"]
+        budget = max(grid["checkpoints"]) * grid["batch_size"]
+        return dict(key=key, label=label, budget=budget, Ts=[r["T"] for r in rows], acc=[r["test_acc"] for r in rows])
+
+    def from_runs(results, methods, label, key):
+        runs = [r for result in results for r in result["runs"] if r["method"] in methods]
+        Ts = sorted({r["T"] for r in runs})
+        budget = max(result["settings"]["max_sequences"] for result in results)
+        return dict(key=key, label=label, budget=budget, Ts=Ts,
+                    acc=[[r["test_acc"] for r in runs if r["T"] == T] for T in Ts])
+
+    reach, why, long = load_results("rtrl_reach"), load_results("rtrl_why"), load_results("rtrl_long")
+    exp3a = load_results("exp3a")
+    rows = sorted((r for r in exp3a["rows"] if (r["T"], r["N"]) in ((100, 1), (1000, 3))), key=lambda r: r["T"])
+    paper = dict(key="lstm1997", label="1997 network, truncated RTRL online (N = 3 at T = 1000)",
+                 budget=exp3a["settings"]["max_sequences"], Ts=[r["T"] for r in rows],
+                 acc=[[1.0 - m for m in r["misclassified"]] for r in rows])
+    return {
+        "plain": [from_lag("frn_lag", "uniform ±0.01", "FRN, weights ±0.01", "frn-001"),
+                  from_lag("frn_lag", "uniform ±0.15", "FRN, weights ±0.15", "frn-015"),
+                  from_lag("jordan_lag", "uniform ±0.15", "Jordan network, weights ±0.15", "jordan"),
+                  from_lag("frn_lag", "orthogonal R", "FRN, orthogonal R (a remedy)", "frn-orthogonal")],
+        "lstm": [from_runs([reach], ("bptt-batch",), "LSTM, full BPTT, batches", "bptt-batch"),
+                 from_runs([reach], ("rtrl-batch",), "LSTM, truncated RTRL, batches", "rtrl-batch"),
+                 from_runs([reach], ("rtrl-online",), "LSTM, truncated RTRL, online", "rtrl-online"),
+                 from_runs([why, long], ("online Adam, full gradient", "bptt-online"), "LSTM, full gradient, online",
+                           "full-online"),
+                 paper],
+    }
 
 
 # Chapter 3: the latching dilemma. FRNs trained on one length (10) or on lengths varying

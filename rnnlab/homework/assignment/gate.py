@@ -46,7 +46,7 @@ class Gate:
         self.b = rng.uniform(-0.01, 0.01, size=I)
         self.activation = activation
         self.steps = []                       # (x, h, s, a) of the steps not backpropagated yet
-        self.zero_grad()
+        self.dW, self.dR, self.db = np.zeros_like(self.W), np.zeros_like(self.R), np.zeros_like(self.b)
 
     def forward(self, x, h):
         """One step, Eq. (4.1): x of shape (D,), h of shape (I,) -> a of shape (I,)."""

@@ -29,20 +29,12 @@ def _parser():
     g.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell (default 60)")
     g.add_argument("--total-timeout", type=int, default=300, help="seconds per submission (default 300)")
     g.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap even where it works")
-    e = sub.add_parser("_execute")          # internal: runs inside the sandbox
-    e.add_argument("cell_timeout", type=int)
-    e.add_argument("first_probe", type=int)
     return parser
 
 
 def main(argv=None):
     """The command line; returns the exit status (2 when grading had to stop)."""
     args = _parser().parse_args(argv)
-    if args.command == "_execute":
-        from rnnlab.homework.executor import main as execute
-
-        execute(args.cell_timeout, args.first_probe)
-        return 0
     from rnnlab import homework
     from rnnlab.homework.sandbox import SubmissionChangedFiles
 

@@ -1,10 +1,11 @@
 """Inside the sandbox: run the prepared notebook in a kernel and report the probe cells' records.
 
-``python -m rnnlab.homework _execute CELL_TIMEOUT FIRST_PROBE`` reads the notebook on
-standard input and writes one line, ``rnnlab-values {json}``, on standard output: the
-reason execution stopped early (if it did), the first error of the student's cells, and
-the text of each probe cell's record. Nothing here judges; the kernel inherits neither
-this standard output nor any other open file of the grader.
+``python executor.py CELL_TIMEOUT FIRST_PROBE MIME`` reads the notebook on standard input and
+writes one line, ``rnnlab-values {json}``, on standard output: the reason execution stopped
+early (if it did), the first error of the student's cells, and the text of each probe
+cell's record of type MIME. Nothing here judges; the kernel inherits neither this standard
+output nor any other open file of the grader. The grader runs this file as a script, so it
+imports nothing of rnnlab (only nbformat and nbclient) and starts fast.
 
 See :mod:`rnnlab.homework.grading`.
 """
@@ -14,8 +15,6 @@ import os
 import sys
 
 import nbformat
-
-from rnnlab.homework.probes import MIME
 
 __all__ = ["main"]
 
@@ -30,19 +29,19 @@ def _first_error(cells, timeout):
     return None
 
 
-def _records(cells):
+def _records(cells, mime):
     """The record text each probe cell displayed (the last one, if it displayed several)."""
     records = {}
     for cell in cells:
         exercise = cell.get("metadata", {}).get("rnnlab_probe")
         for output in cell.get("outputs", []):
-            text = output.get("data", {}).get(MIME)
+            text = output.get("data", {}).get(mime)
             if isinstance(exercise, str) and isinstance(text, str):
                 records[exercise] = text
     return records
 
 
-def main(cell_timeout, first_probe):
+def main(cell_timeout, first_probe, mime):
     """Execute the notebook from standard input; print the report line on the real standard output."""
     from nbclient import NotebookClient
 
@@ -63,6 +62,10 @@ def main(cell_timeout, first_probe):
     interrupted = [c.metadata.get("rnnlab_probe") for c in cells[first_probe:]
                    if any(o.get("ename") == "KeyboardInterrupt" for o in c.get("outputs", []))]
     report = {"error": error, "first_error": _first_error(cells[:first_probe], cell_timeout),
-              "records": _records(cells[first_probe:]), "interrupted": interrupted}
+              "records": _records(cells[first_probe:], mime), "interrupted": interrupted}
     report_to.write("rnnlab-values " + json.dumps(report) + "\n")
     report_to.flush()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

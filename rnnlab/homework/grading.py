@@ -93,7 +93,8 @@ def _limit(memory):
 
 def _run(notebook, first_probe, limits, mode, hide):
     """Execute the prepared notebook in the sandbox; return the executor's report (dict) or a reason (str)."""
-    argv = [sys.executable, "-m", "rnnlab.homework", "_execute", str(limits["cell_timeout"]), str(first_probe)]
+    argv = [sys.executable, str(Path(__file__).with_name("executor.py")), str(limits["cell_timeout"]),
+            str(first_probe), MIME]
     with tempfile.TemporaryDirectory(prefix="rnnlab-grade-") as scratch:
         if mode == "bubblewrap":
             cmd, cwd, env = sandbox.command(argv, hide), None, {}
@@ -192,7 +193,7 @@ def _task(path, chapter, limits, mode, hide, watch):
     return grade_one(path, chapter, limits, mode, hide, watch)
 
 
-def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progress=False, watch=None, log=sys.stderr):
+def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progress=False, watch=None, log=None):
     """Grade submitted notebooks; one row per submission and exercise, in the order of ``paths``.
 
     Parameters
@@ -211,8 +212,8 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
         A progress bar.
     watch : list of path, optional
         Without a sandbox: what must not change (default: the package, the chapters and the submissions).
-    log : file
-        Where the one notice about a missing sandbox goes.
+    log : file, optional
+        Where the one notice about grading unsandboxed goes (default: standard error).
 
     Returns
     -------
@@ -228,8 +229,9 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
         jobs = 1
         if watch is None:
             watch = [CHAPTERS.parent / "rnnlab", CHAPTERS, *paths]
-        print("rnnlab.homework: bubblewrap is not available, so submissions run unsandboxed: each from a private copy, "
-              "one at a time; grading stops if one changes the package, the chapters or another submission.", file=log)
+        why = "bubblewrap is not available here" if not available else "the sandbox is switched off"
+        print(f"rnnlab.homework: {why}, so submissions run unsandboxed: each from a private copy, one at a time; "
+              "grading stops if one changes the package, the chapters or another submission.", file=log or sys.stderr)
     tasks = [(path, chapter, limits, mode, [p for p in paths if p != path], watch or []) for path in paths]
     results = run_parallel(_task, tasks, jobs=jobs, progress=progress, desc="grading")
     return [row for rows in results for row in rows]

@@ -57,6 +57,10 @@ class Fail(Exception):
         self.mistake = mistake
 
 
+class Unanswered(Exception):
+    """A judge found that the student's code still raises NotImplementedError."""
+
+
 # -- comparing ---------------------------------------------------------------------------------
 def _close(got, expected, rtol=1e-6):
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
@@ -88,7 +92,7 @@ def _compare(got, expected, context, variants=(), rtol=1e-6):
 
 
 def _compare_cases(got, expected, contexts, variants=(), rtol=1e-6):
-    """Like :func:`_compare` for several cases: a variant is named only if it matches on every case.
+    """Like ``_compare`` for several cases: a variant is named only if it matches on every case.
 
     ``variants`` holds ``(mistake, explanation, [value of each case])``.
     """
@@ -558,10 +562,6 @@ def _judge_lstm_attempts(v, judge_one):
         if "unanswered" in v[source]:
             raise Unanswered(v[source]["unanswered"])
     raise Fail(v["yours"].get("error") or v["rnnlab"].get("error"))
-
-
-class Unanswered(Exception):
-    """A judge found that the student's code still raises NotImplementedError."""
 
 
 def judge_lstm_forward(inputs, v):

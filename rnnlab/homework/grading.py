@@ -10,7 +10,7 @@ For each submission the grader
 4. judges the values in its own process (:func:`rnnlab.homework.checks.judge`) and scores each
    exercise: its points when right, zero otherwise, with the message and the mistake.
 
-Submissions are graded in parallel through :func:`rnnlab.training.parallel.run_parallel`.
+Submissions are graded in parallel through ``rnnlab.training.parallel.run_parallel``.
 :func:`gradebook` writes one CSV row per submission, :func:`feedback` one text file per
 submission, :func:`summary` the class's means and most common mistakes.
 
@@ -88,6 +88,8 @@ def _prepared(notebook, exercises, inputs):
 def _limit(memory):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        # the report file is the only file of the grader that the sandbox can reach (through /proc)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_VALUES_BYTES, MAX_VALUES_BYTES))
     return apply
 
 
@@ -95,26 +97,28 @@ def _run(notebook, first_probe, limits, mode, hide):
     """Execute the prepared notebook in the sandbox; return the executor's report (dict) or a reason (str)."""
     argv = [sys.executable, str(Path(__file__).with_name("executor.py")), str(limits["cell_timeout"]),
             str(first_probe), MIME]
-    with tempfile.TemporaryDirectory(prefix="rnnlab-grade-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="rnnlab-grade-") as scratch, \
+            tempfile.TemporaryFile(dir=scratch) as report:
         if mode == "bubblewrap":
-            cmd, cwd, env = sandbox.command(argv, hide), None, {}
+            cmd, cwd, env = sandbox.command(argv, hide), None, None
         else:
             home = Path(scratch) / "home"
             home.mkdir()
             cmd, cwd, env = argv, str(home), sandbox.environment(home)
         try:
-            done = subprocess.run(cmd, input=nbformat.writes(notebook).encode(), capture_output=True, cwd=cwd,
-                                  env=env or None, timeout=limits["total_timeout"], preexec_fn=_limit(limits["memory"]),
-                                  start_new_session=True, check=False)
+            done = subprocess.run(cmd, input=nbformat.writes(notebook).encode(), stdout=report,
+                                  stderr=subprocess.DEVNULL, cwd=cwd, env=env, timeout=limits["total_timeout"],
+                                  preexec_fn=_limit(limits["memory"]), start_new_session=True, check=False)
         except subprocess.TimeoutExpired:
             return f"the notebook ran longer than the total limit of {limits['total_timeout']} s"
-    lines = [line for line in done.stdout[-MAX_VALUES_BYTES:].decode("utf-8", "replace").splitlines()
-             if line.startswith(MARKER)]
+        report.seek(0)
+        text = report.read(MAX_VALUES_BYTES).decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.startswith(MARKER)]
     if not lines:
         return f"the grader's kernel process died (exit status {done.returncode})"
     try:
-        report = json.loads(lines[-1][len(MARKER):])
-        return report if isinstance(report, dict) else "the kernel's report is unreadable"
+        found = json.loads(lines[-1][len(MARKER):])
+        return found if isinstance(found, dict) else "the kernel's report is unreadable"
     except ValueError:
         return "the kernel's report is unreadable"
 
@@ -129,17 +133,17 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
     chapter : str, optional
         Grade it as this chapter's homework (e.g. ``"02_frn_bptt"``) whatever it says.
     limits : dict, optional
-        ``cell_timeout`` and ``total_timeout`` in seconds and ``memory`` in bytes (:data:`LIMITS`).
+        ``cell_timeout`` and ``total_timeout`` in seconds and ``memory`` in bytes (``LIMITS``).
     mode : {"bubblewrap", "none"}
         The sandbox; with ``"none"`` the files ``watch`` must not change.
     hide : iterable of path
-        Files the kernel must not see (the other submissions).
+        Files the kernel must not see (the submissions).
     watch : iterable of path
         Without a sandbox, the files and folders whose change stops grading.
 
     Raises
     ------
-    SubmissionChangedFiles
+    rnnlab.homework.sandbox.SubmissionChangedFiles
         Without a sandbox, when a file of ``watch`` changed while this submission ran.
     """
     limits = dict(LIMITS, **(limits or {}))
@@ -189,10 +193,6 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
     return rows
 
 
-def _task(path, chapter, limits, mode, hide, watch):
-    return grade_one(path, chapter, limits, mode, hide, watch)
-
-
 def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progress=False, watch=None, log=None):
     """Grade submitted notebooks; one row per submission and exercise, in the order of ``paths``.
 
@@ -205,7 +205,7 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
     chapter : str, optional
         Grade every submission as this chapter's homework.
     limits : dict, optional
-        Overrides of :data:`LIMITS`.
+        Overrides of ``LIMITS``.
     sandboxed : bool, optional
         ``None`` uses bubblewrap where it works; ``True`` requires it; ``False`` grades unsandboxed.
     progress : bool, default False
@@ -232,8 +232,8 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
         why = "bubblewrap is not available here" if not available else "the sandbox is switched off"
         print(f"rnnlab.homework: {why}, so submissions run unsandboxed: each from a private copy, one at a time; "
               "grading stops if one changes the package, the chapters or another submission.", file=log or sys.stderr)
-    tasks = [(path, chapter, limits, mode, [p for p in paths if p != path], watch or []) for path in paths]
-    results = run_parallel(_task, tasks, jobs=jobs, progress=progress, desc="grading")
+    tasks = [(path, chapter, limits, mode, paths, watch or []) for path in paths]
+    results = run_parallel(grade_one, tasks, jobs=jobs, progress=progress, desc="grading")
     return [row for rows in results for row in rows]
 
 

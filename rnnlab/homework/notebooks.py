@@ -9,7 +9,7 @@ cells that carry ``remove-cell`` and ``skip-execution`` beside them):
 - ``homework-stub``: the starter code a student completes (signatures, docstrings,
   ``raise NotImplementedError``, and lines such as ``FullyRecurrentNetwork.backward =
   backward``); metadata ``homework: {exercise: ..., points: ..., solution: "module:obj ..."}``;
-- ``homework-check``: a cell that calls :func:`rnnlab.homework.check` — feedback for the
+- ``homework-check``: a cell that calls :func:`rnnlab.homework.checks.check` — feedback for the
   student, never run by the grader;
 - ``homework-remove``: a cell of the book that would give a solution away (dropped from
   both notebooks and from the student edition of the book);

@@ -291,6 +291,9 @@ def probe_gate_backward(ns, inputs):
 LSTM_PARAMS = ["z.W", "z.R", "z.b", "i.W", "i.R", "i.b", "o.W", "o.R", "o.b", "W_y", "b_y"]
 
 
+_MISSING = object()
+
+
 @contextlib.contextmanager
 def _gate_from(ns, source):
     """Run the LSTM with the student's Gate, or with rnnlab's assignment Gate in its place."""
@@ -308,9 +311,6 @@ def _gate_from(ns, source):
             ns.pop("Gate", None)
         else:
             ns["Gate"] = saved
-
-
-_MISSING = object()
 
 
 def _lstm(ns, inputs):

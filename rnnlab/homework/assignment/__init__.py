@@ -10,7 +10,7 @@ computes.
 - :mod:`~rnnlab.homework.assignment.frn`: the FRN (``__init__`` and ``forward`` given;
   ``backward``, ``grad_check``, ``update`` the exercises of chapter 2);
 - :mod:`~rnnlab.homework.assignment.jordan`: the Jordan Jacobian and the two bounds (chapter 3);
-- :mod:`~rnnlab.homework.assignment.gate` and :mod:`~rnnlab.homework.assignment.lstm`:
+- ``rnnlab.homework.assignment.gate`` and :mod:`~rnnlab.homework.assignment.lstm`:
   the gate and the LSTM built from three gates (chapter 4);
 - :mod:`~rnnlab.homework.assignment.lstm_rtrl`: the LSTM learning online by truncated
   RTRL (chapter 5).

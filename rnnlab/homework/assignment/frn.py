@@ -2,7 +2,7 @@ r"""The assignment's fully recurrent network: one sequence, a loss at its last s
 
 Students receive ``__init__`` and ``forward`` and write ``backward``, ``grad_check`` and
 ``update`` (the exercises of chapter 2); the methods below are the solutions. Vectors are
-1-d arrays, so :math:`W x(t)` is ``W @ x[t]``. :class:`rnnlab.FullyRecurrentNetwork`
+1-d arrays, so :math:`W x(t)` is ``W @ x[t]``. :class:`rnnlab.models.frn.FullyRecurrentNetwork`
 computes the same on batches.
 
 Shape legend: T time steps, D inputs, I hidden units, K outputs.
@@ -111,7 +111,7 @@ class FullyRecurrentNetwork:
 
         Raises
         ------
-        rnnlab.GradientCheckError
+        rnnlab.models.base.GradientCheckError
             Naming the first parameter with an entry farther than ``thresh``, and that entry.
         """
         x, y = self.x, self.y

@@ -1,9 +1,9 @@
 r"""The assignment's gate: :math:`a = \varphi(W x + R h + b)` for one step of one sequence.
 
-The LSTM of chapter 4 is built from three of them. Each :meth:`Gate.forward` remembers its
-inputs on a stack, and each :meth:`Gate.backward` takes the most recent step that has not
+The LSTM of chapter 4 is built from three of them. Each ``Gate.forward`` remembers its
+inputs on a stack, and each ``Gate.backward`` takes the most recent step that has not
 been backpropagated yet: BPTT visits the steps in the reverse order of the forward pass.
-:class:`rnnlab.Gate` is the batched form of the package.
+:class:`rnnlab.models.gate.Gate` is the batched form of the package.
 
 Shape legend: D inputs, I units.
 
@@ -23,7 +23,7 @@ class Gate:
     D, I : int
         Input size and number of units.
     activation : rnnlab.Activation
-        :data:`rnnlab.TANH` (cell input) or :data:`rnnlab.SIGMOID` (gates):
+        ``rnnlab.TANH`` (cell input) or ``rnnlab.SIGMOID`` (gates):
         ``activation.fn(s)`` and its derivative ``activation.deriv(s, a)`` at s.
     rng : None, int or numpy.random.Generator
         Source of the initial weights, uniform in [-0.01, 0.01].
@@ -34,7 +34,7 @@ class Gate:
     R : ndarray of shape (I, I)
     b : ndarray of shape (I,)
     dW, dR, db : ndarray
-        Gradient buffers, same shapes; :meth:`backward` adds into them.
+        Gradient buffers, same shapes; ``backward`` adds into them.
 
     See chapter 4, *LSTM*.
     """

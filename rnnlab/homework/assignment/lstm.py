@@ -1,4 +1,4 @@
-r"""The assignment's LSTM, built from three :class:`~rnnlab.homework.assignment.gate.Gate` modules.
+r"""The assignment's LSTM, built from three ``Gate`` modules (``rnnlab.homework.assignment.gate``).
 
 One sequence, a loss at its last step. The cell input z and the gates i and o are
 ``Gate`` objects; the LSTM adds the cell state and the output layer:
@@ -9,7 +9,7 @@ One sequence, a loss at its last step. The cell input z and the gates i and o ar
     h(t) = \tanh(c(t)) \odot o(t) \quad (4.3), \qquad
     \hat y = \sigma(W_y h(T) + b_y) \quad (4.4)
 
-:class:`rnnlab.LSTM` computes the same on batches, with the three gates' weights fused
+:class:`rnnlab.models.lstm.LSTM` computes the same on batches, with the three gates' weights fused
 into one matrix (``tests/test_assignment.py`` checks that the two agree).
 
 Shape legend: T time steps, D inputs, I memory cells, K outputs.
@@ -38,8 +38,8 @@ class LSTM:
 
     Attributes
     ----------
-    z, i, o : Gate
-        Cell input (tanh), input gate and output gate (sigmoid).
+    z, i, o : object
+        Cell input (tanh), input gate and output gate (sigmoid): ``Gate`` modules.
     W_y : ndarray of shape (K, I)
     b_y : ndarray of shape (K,)
     dW_y, db_y : ndarray

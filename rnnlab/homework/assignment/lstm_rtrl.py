@@ -13,7 +13,7 @@ With :math:`u(t) = [x(t); h(t-1); 1]`,
 
 and at a step with a loss, :math:`\nabla_{w^a_{jk}} L \mathrel{+}= \partial L / \partial c_j(t) \cdot
 \partial c_j(t) / \partial w^a_{jk}` (Eq. 5.5); the output gate and the output layer need
-no buffers (Eq. 5.6). :class:`rnnlab.LSTM_RTRL` computes the same on batches.
+no buffers (Eq. 5.6). :class:`rnnlab.models.lstm_rtrl.LSTM_RTRL` computes the same on batches.
 
 Shape legend: D inputs, I memory cells, K outputs.
 
@@ -41,8 +41,8 @@ class LSTM_RTRL:
 
     Attributes
     ----------
-    z, i, o : types.SimpleNamespace
-        Cell input, input gate, output gate, each with ``W`` (I, D), ``R`` (I, I), ``b`` (I,)
+    z, i, o : namespace
+        Cell input, input gate, output gate (``types.SimpleNamespace``), each with ``W`` (I, D), ``R`` (I, I), ``b`` (I,)
         and the gradients ``dW``, ``dR``, ``db``.
     W_y : ndarray of shape (K, I)
     b_y : ndarray of shape (K,)

@@ -137,12 +137,9 @@ import numpy as np
 from IPython.display import display
 import rnnlab.homework.checks as checks
 from rnnlab.homework.checks import Verdict
-from rnnlab.homework.codec import encode
-from rnnlab.homework.probes import MIME
-
-# forged records: a 'passed' record in the old format, and values shaped like the probe's
+# forged records: a 'passed' record, and values shaped like a probe's, displayed and printed
 display({"application/vnd.rnnlab.check+json": {"exercise": "ex-generate-data", "passed": True, "points": 2}}, raw=True)
-display({MIME: encode({"values": {"generator": True, "x_shape": [10, 1], "y_shape": [1]}})}, raw=True)
+print('rnnlab-values {"first_error": null, "records": {"ex-generate-data": "{}"}, "interrupted": []}')
 # patched comparisons, checks and reload
 checks.judge = lambda *args, **kwargs: Verdict(True, "all right")
 checks.evaluate = lambda *args, **kwargs: Verdict(True, "all right")
@@ -167,7 +164,7 @@ def before(info):
     probes.probe = forged                      # every probe answers with forged values
 
 def after(result):
-    display({probes.MIME: encode({"values": {"generator": True}})}, raw=True)
+    print("rnnlab-values", '{"records": {}}')
 
 get_ipython().events.register("pre_run_cell", before)
 get_ipython().events.register("post_run_cell", after)
@@ -217,11 +214,10 @@ def class_graded(built, tmp_path_factory, listener):
     """Hostile submissions first, then the untouched and the solutions notebook of every chapter."""
     needs_bubblewrap()
     folder = tmp_path_factory.mktemp("class")
-    honest = []
-    for edition in ("student", "solutions"):
-        for chapter in CHAPTERS:
-            honest.append(folder / f"{edition}-{chapter}.ipynb")
-            honest[-1].write_bytes((built / edition / f"{chapter}.ipynb").read_bytes())
+    honest = []                 # every solutions notebook; untouched ones of two chapters (test_checks has all)
+    for edition, chapter in [("student", c) for c in CHAPTERS[:2]] + [("solutions", c) for c in CHAPTERS]:
+        honest.append(folder / f"{edition}-{chapter}.ipynb")
+        honest[-1].write_bytes((built / edition / f"{chapter}.ipynb").read_bytes())
     home_marker = Path.home() / "rnnlab-homework-test-marker"
     port, _ = listener
     hostile = [
@@ -229,7 +225,7 @@ def class_graded(built, tmp_path_factory, listener):
         with_cells(built, "hostile-hooks", folder, [HOOKS]),
         with_cells(built, "hostile-writes", folder, [writes([ROOT / "rnnlab" / "homework" / "checks.py",
                                                              ROOT / "chapters" / "01_memory_task.md",
-                                                             home_marker, honest[6], folder / "new-file.txt"],
+                                                             home_marker, honest[2], folder / "new-file.txt"],
                                                             package=True)]),
         with_cells(built, "hostile-network", folder,
                    [f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
@@ -327,20 +323,20 @@ def broken_graded(built, tmp_path_factory):
     paths["text"].write_text("this is not a notebook")
     nbformat.write(nbformat.v4.new_notebook(), paths["empty"])
     start = time.time()
-    rows = homework.grade(list(paths.values()), jobs=2, limits={"cell_timeout": 5, "total_timeout": 40})
+    rows = homework.grade(list(paths.values()), jobs=2, limits={"cell_timeout": 15, "total_timeout": 60})
     return {name: rows_of({"rows": rows}, path) for name, path in paths.items()}, time.time() - start
 
 
 def test_broken_submissions_get_a_row_with_the_reason_in_bounded_time(broken_graded):
     rows, seconds = broken_graded
-    assert seconds < 3 * 60
+    assert seconds < 4 * 60
     assert all(len(r) == 1 for r in rows.values())
     reason = {name: r[0]["message"] for name, r in rows.items()}
     assert all(r[0]["points"] == 0 for name, r in rows.items() if name != "slow-cell"), reason
     assert "SyntaxError" in reason["syntax"]
     assert rows["slow-cell"][0]["points"] == 2, reason["slow-cell"]     # the slow cell is interrupted, the rest graded
-    assert "longer than 5 s" in reason["slow-answer"]
-    assert "total limit of 40 s" in reason["stubborn"]
+    assert "longer than 15 s" in reason["slow-answer"]
+    assert "total limit of 60 s" in reason["stubborn"]
     assert "DeadKernelError" in reason["exit"] or "died" in reason["exit"]
     assert "MemoryError" in reason["memory"]
     assert "not a homework notebook" in reason["text"] and "not a homework notebook" in reason["empty"]

@@ -1,71 +1,89 @@
-"""Inside the sandbox: run the prepared notebook in a kernel and report the probe cells' records.
+"""Inside the sandbox: run a submission's code in an IPython shell, then the probes; report the values.
 
-``python executor.py CELL_TIMEOUT FIRST_PROBE MIME`` reads the notebook on standard input and
-writes one line, ``rnnlab-values {json}``, on standard output: the reason execution stopped
-early (if it did), the first error of the student's cells, and the text of each probe
-cell's record of type MIME. Nothing here judges; the kernel inherits neither this standard
-output nor any other open file of the grader. The grader runs this file as a script, so it
-imports nothing of rnnlab (only nbformat and nbclient) and starts fast.
+``python executor.py`` reads a job on standard input — ``{"cells": [source, ...],
+"probes": {exercise: inputs}, "cell_timeout": seconds}`` — runs the cells one after the
+other in a fresh IPython shell (magics work, errors are recorded and execution goes on, a
+cell that runs longer than the limit is interrupted), then calls each exercise's probe
+(:func:`rnnlab.homework.probes.probe`) on the shell's namespace with the inputs the grader
+drew. It writes one line, ``rnnlab-values {json}``, on the standard output it was started
+with: the first error of the cells, the encoded values of each probe, and the probes that
+were interrupted. Everything the student's code prints goes to ``/dev/null``. Nothing here
+judges. One process and no kernel: a submission costs about half the CPU time of a Jupyter
+kernel driven by nbclient.
 
 See :mod:`rnnlab.homework.grading`.
 """
 
 import json
 import os
+import signal
 import sys
-
-import nbformat
 
 __all__ = ["main"]
 
-
-def _first_error(cells, timeout):
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                if output.get("ename") == "KeyboardInterrupt":
-                    return f"a cell ran longer than {timeout} s and was interrupted"
-                return f"{output.get('ename')}: {output.get('evalue')}"[:300]
-    return None
+MARKER = "rnnlab-values "
 
 
-def _records(cells, mime):
-    """The record text each probe cell displayed (the last one, if it displayed several)."""
-    records = {}
-    for cell in cells:
-        exercise = cell.get("metadata", {}).get("rnnlab_probe")
-        for output in cell.get("outputs", []):
-            text = output.get("data", {}).get(mime)
-            if isinstance(exercise, str) and isinstance(text, str):
-                records[exercise] = text
-    return records
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("time limit")
 
 
-def main(cell_timeout, first_probe, mime):
-    """Execute the notebook from standard input; print the report line on the real standard output."""
-    from nbclient import NotebookClient
+def _limited(timeout, fn, *args):
+    """``fn(*args)`` interrupted (KeyboardInterrupt) after ``timeout`` seconds."""
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return fn(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
+
+def _describe(error, timeout):
+    if isinstance(error, KeyboardInterrupt):
+        return f"a cell ran longer than {timeout} s and was interrupted"
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def main():
+    """Run the job from standard input; print the report line on the real standard output."""
     report_to = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)                      # the kernel's prints never reach the grader
+    os.dup2(devnull, 1)                      # what the student's code prints never reaches the grader
     os.dup2(devnull, 2)
-    notebook = nbformat.reads(sys.stdin.buffer.read().decode("utf-8"), as_version=4)
-    error = None
-    try:
-        NotebookClient(notebook, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
-                       kernel_name="python3", startup_timeout=120,
-                       resources={"metadata": {"path": os.getcwd()}}).execute()
-    except Exception as err:  # noqa: BLE001 - a dead kernel is a result
-        text = str(err).strip().splitlines()
-        error = f"{type(err).__name__}: {text[0] if text else ''}"[:300]
-    cells = notebook.cells
-    interrupted = [c.metadata.get("rnnlab_probe") for c in cells[first_probe:]
-                   if any(o.get("ename") == "KeyboardInterrupt" for o in c.get("outputs", []))]
-    report = {"error": error, "first_error": _first_error(cells[:first_probe], cell_timeout),
-              "records": _records(cells[first_probe:], mime), "interrupted": interrupted}
-    report_to.write("rnnlab-values " + json.dumps(report) + "\n")
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    job = json.loads(sys.stdin.buffer.read())
+    timeout = job["cell_timeout"]
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from rnnlab.homework.codec import decode, encode
+    from rnnlab.homework.probes import probe
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    signal.signal(signal.SIGALRM, _interrupt)
+    first_error = None
+    for source in job["cells"]:
+        try:
+            result = _limited(timeout, shell.run_cell, source)
+            error = result.error_before_exec or result.error_in_exec
+        except KeyboardInterrupt as err:
+            error = err
+        if error is not None and first_error is None:
+            first_error = _describe(error, timeout)
+    records, interrupted = {}, []
+    for exercise, inputs in job["probes"].items():
+        try:
+            records[exercise] = encode(_limited(timeout, probe, exercise, shell.user_ns, decode(inputs)))
+        except KeyboardInterrupt:
+            interrupted.append(exercise)
+        except Exception as err:  # noqa: BLE001 - values that cannot be sent are a result
+            records[exercise] = encode({"error": f"the values could not be sent: {type(err).__name__}: {err}"})
+    report_to.write(MARKER + json.dumps({"first_error": first_error, "records": records,
+                                         "interrupted": interrupted}) + "\n")
     report_to.flush()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+    main()

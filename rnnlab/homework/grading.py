@@ -1,12 +1,13 @@
-"""The grader: every submission of a class in its own sandboxed kernel, judged outside it.
+"""The grader: every submission of a class in its own sandbox, judged outside it.
 
 For each submission the grader
 
 1. reads the notebook (anything that is not a homework notebook gets a row with the reason);
 2. draws this run's inputs for each of the chapter's exercises (:func:`rnnlab.homework.checks.draw`);
-3. runs the student's cells — without the check cells — and then one probe cell per exercise
-   in a fresh kernel inside the sandbox (:mod:`rnnlab.homework.sandbox`), with a time limit per
-   cell, a total time limit and a memory limit; the probes only return values;
+3. runs the student's code cells — not the check cells — in a fresh IPython process inside the
+   sandbox (:mod:`rnnlab.homework.sandbox`, :mod:`rnnlab.homework.executor`), with a time limit
+   per cell, a total time limit and a memory limit, and then the probe of each exercise on
+   the drawn inputs; the probes only return values;
 4. judges the values in its own process (:func:`rnnlab.homework.checks.judge`) and scores each
    exercise: its points when right, zero otherwise, with the message and the mistake.
 
@@ -36,7 +37,6 @@ from rnnlab.homework import sandbox
 from rnnlab.homework.checks import draw, judge
 from rnnlab.homework.codec import decode, encode
 from rnnlab.homework.notebooks import CHAPTERS, expected_exercises, tags
-from rnnlab.homework.probes import MIME
 from rnnlab.training.parallel import run_parallel
 
 __all__ = ["LIMITS", "feedback", "grade", "gradebook", "summary"]
@@ -65,24 +65,11 @@ def _read_submission(path):
     return notebook, chapter
 
 
-def _prepared(notebook, exercises, inputs):
-    """The student's cells (outputs and check cells removed) followed by one probe cell per exercise."""
-    cells = []
-    for cell in notebook.cells:
-        if cell.get("cell_type") == "code":
-            if "homework-check" in tags(cell):
-                continue
-            cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    first_probe = len(cells)
-    for exercise in exercises:
-        cell = nbformat.v4.new_code_cell(
-            "from rnnlab.homework.probes import emit\n"
-            f"emit({exercise!r}, {encode(inputs[exercise])!r})")
-        cell.metadata["rnnlab_probe"] = exercise
-        cells.append(cell)
-    notebook.cells = cells
-    return notebook, first_probe
+def _job(notebook, inputs, cell_timeout):
+    """What the sandbox runs: the student's code cells (not the check cells), then the probes."""
+    cells = [c.source for c in notebook.cells if c.get("cell_type") == "code" and "homework-check" not in tags(c)]
+    probes = {exercise: encode(value) for exercise, value in inputs.items()}
+    return {"cells": cells, "probes": probes, "cell_timeout": cell_timeout}
 
 
 def _limit(memory):
@@ -93,10 +80,9 @@ def _limit(memory):
     return apply
 
 
-def _run(notebook, first_probe, limits, mode, hide):
-    """Execute the prepared notebook in the sandbox; return the executor's report (dict) or a reason (str)."""
-    argv = [sys.executable, str(Path(__file__).with_name("executor.py")), str(limits["cell_timeout"]),
-            str(first_probe), MIME]
+def _run(job, limits, mode, hide):
+    """Run the job in the sandbox; return the executor's report (dict) or why there is none (str)."""
+    argv = [sys.executable, str(Path(__file__).with_name("executor.py"))]
     with tempfile.TemporaryDirectory(prefix="rnnlab-grade-") as scratch, \
             tempfile.TemporaryFile(dir=scratch) as report:
         if mode == "bubblewrap":
@@ -106,8 +92,8 @@ def _run(notebook, first_probe, limits, mode, hide):
             home.mkdir()
             cmd, cwd, env = argv, str(home), sandbox.environment(home)
         try:
-            done = subprocess.run(cmd, input=nbformat.writes(notebook).encode(), stdout=report,
-                                  stderr=subprocess.DEVNULL, cwd=cwd, env=env, timeout=limits["total_timeout"],
+            done = subprocess.run(cmd, input=json.dumps(job).encode(), stdout=report, stderr=subprocess.DEVNULL,
+                                  cwd=cwd, env=env, timeout=limits["total_timeout"],
                                   preexec_fn=_limit(limits["memory"]), start_new_session=True, check=False)
         except subprocess.TimeoutExpired:
             return f"the notebook ran longer than the total limit of {limits['total_timeout']} s"
@@ -115,12 +101,12 @@ def _run(notebook, first_probe, limits, mode, hide):
         text = report.read(MAX_VALUES_BYTES).decode("utf-8", "replace")
     lines = [line for line in text.splitlines() if line.startswith(MARKER)]
     if not lines:
-        return f"the grader's kernel process died (exit status {done.returncode})"
+        return f"the notebook's process died (exit status {done.returncode}) before the checks ran"
     try:
         found = json.loads(lines[-1][len(MARKER):])
-        return found if isinstance(found, dict) else "the kernel's report is unreadable"
+        return found if isinstance(found, dict) else "the notebook's report is unreadable"
     except ValueError:
-        return "the kernel's report is unreadable"
+        return "the notebook's report is unreadable"
 
 
 def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch=()):
@@ -161,16 +147,15 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
     expected = expected_exercises(found)
     rng = np.random.default_rng(secrets.randbits(128))
     inputs = {exercise: draw(exercise, rng) for exercise in expected}
-    prepared, first_probe = _prepared(notebook, list(expected), inputs)
     before = sandbox.fingerprint(watch) if mode == "none" else None
-    report = _run(prepared, first_probe, limits, mode, hide)
+    report = _run(_job(notebook, inputs, limits["cell_timeout"]), limits, mode, hide)
     if mode == "none":
         changed = sandbox.changes(before, sandbox.fingerprint(watch))
         if changed:
             raise sandbox.SubmissionChangedFiles(
                 f"grading stopped: {name} changed files outside its scratch directory: {', '.join(changed[:5])}. "
                 "Restore them (git checkout, or the collected originals) and grade with bubblewrap installed.")
-    reason = report if isinstance(report, str) else report.get("error") or "the check did not run"
+    reason = report if isinstance(report, str) else "the check did not run"
     records = report.get("records", {}) if isinstance(report, dict) else {}
     first_error = report.get("first_error") if isinstance(report, dict) else None
     rows = []

@@ -14,13 +14,10 @@ See the *For instructors* page.
 import contextlib
 import inspect
 import io
-import sys
 
 import numpy as np
 
-__all__ = ["PROBES", "emit", "probe"]
-
-MIME = "application/vnd.rnnlab.values+json"
+__all__ = ["PROBES", "probe"]
 
 
 class Unanswered(Exception):
@@ -438,14 +435,3 @@ def probe(exercise, ns, inputs):
         return {"unanswered": str(err)}
     except StudentError as err:
         return {"error": str(err)}
-
-
-def emit(exercise, inputs_text):
-    """The grader's cell: probe ``exercise`` on the inputs it drew and display the values as a record."""
-    from IPython.display import display
-
-    from rnnlab.homework.codec import decode, encode
-
-    ns = sys._getframe(1).f_globals            # the notebook's namespace
-    display({MIME: encode(probe(exercise, ns, decode(inputs_text))), "text/plain": f"values of {exercise}"},
-            raw=True)

@@ -30,6 +30,7 @@ import importlib
 import inspect
 import re
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -59,6 +60,7 @@ def chapters_with_exercises(folder=CHAPTERS):
     return [p for p in sorted(Path(folder).glob("*.md")) if any("homework-stub" in tags(c) for c in _read(p).cells)]
 
 
+@lru_cache(maxsize=None)
 def expected_exercises(chapter, folder=CHAPTERS):
     """``{exercise: points}`` of a chapter (its stem, e.g. ``"02_frn_bptt"``), in the chapter's order."""
     return {c.metadata["homework"]["exercise"]: c.metadata["homework"].get("points", 1)

@@ -587,7 +587,8 @@ def test_a_right_rtrl_class_gets_full_marks():
 
 @pytest.mark.parametrize("answer, mistake", [
     (RTRL.replace("self.Sz += ", "self.Sz = ").replace("self.Si += ", "self.Si = "), "buffers do not accumulate"),
-    (RTRL.replace("        self.Sz += np.outer(i * (1 - z ** 2), u)\n        self.Si += np.outer(z * i * (1 - i), u)\n", "")
+    (RTRL.replace("        self.Sz += np.outer(i * (1 - z ** 2), u)\n", "")
+         .replace("        self.Si += np.outer(z * i * (1 - i), u)\n", "")
          .replace("        self.u, self.o_t = u, o\n",
                   "        u_new = np.concatenate([x_t, self.h, [1.0]])\n"
                   "        self.Sz += np.outer(i * (1 - z ** 2), u_new)\n"
@@ -664,4 +665,5 @@ def test_values_from_another_draw_do_not_pass(exercise):
 
 def solutions(chapter):
     notebook = notebooks.notebook(notebooks.CHAPTERS / f"{chapter}.md", "solutions")
-    return {c.metadata["homework"]["exercise"]: c.source for c in notebook.cells if "homework-stub" in notebooks.tags(c)}
+    return {c.metadata["homework"]["exercise"]: c.source for c in notebook.cells
+            if "homework-stub" in notebooks.tags(c)}

@@ -311,7 +311,8 @@ def broken_graded(built, tmp_path_factory):
     paths = {
         "syntax": with_cells(built, "syntax", folder, [], "def generate_data(T, seed=0:\n    pass"),
         "slow-cell": with_cells(built, "slow-cell", folder, ["while True:\n    pass"], right),
-        "slow-answer": with_cells(built, "slow-answer", folder, [], "def generate_data(T):\n    while True:\n        pass"),
+        "slow-answer": with_cells(built, "slow-answer", folder, [],
+                                  "def generate_data(T):\n    while True:\n        pass"),
         "stubborn": with_cells(built, "stubborn", folder,
                                ["while True:\n    try:\n        while True:\n            pass\n"
                                 "    except KeyboardInterrupt:\n        pass"], right),

@@ -29,7 +29,6 @@ from rnnlab.homework import mistakes
 from rnnlab.homework.assignment import jordan as jordan_forms
 from rnnlab.homework.codec import decode, encode
 from rnnlab.homework.probes import LSTM_PARAMS, grad_name, probe
-from rnnlab.losses import sigmoid
 from rnnlab.models.frn import FullyRecurrentNetwork
 from rnnlab.models.gate import SIGMOID, TANH, Gate
 from rnnlab.models.jordan import JordanNetwork
@@ -167,7 +166,8 @@ def judge_generate_data(inputs, v):
                    "seeded with 0xDEADBEEF (np.random.default_rng(0xDEADBEEF))", "unseeded")
     if v["seed"]:
         if not np.array_equal(v["seed_a"], v["seed_b"]):
-            raise Fail("two streams made with the same seed differ: seed a local np.random.default_rng(seed)", "unseeded")
+            raise Fail("two streams made with the same seed differ: seed a local np.random.default_rng(seed)",
+                       "unseeded")
         if np.array_equal(v["seed_a"], v["seed_c"]):
             raise Fail("streams made with different seeds are identical: the seed argument is ignored")
     labels = set(np.unique(y).tolist())
@@ -220,7 +220,8 @@ FRN_MISTAKES = [
     ("no recurrence", dict(recurrence=False), "It matches a backward pass without the recurrence: delta(t) must "
      "include R^T delta(t + 1), Eq. (2.7) (the warning box *A backward pass without the recurrence*)"),
     ("psi from the squared error", dict(psi="mse"), "It matches psi = (y_hat - y) y_hat (1 - y_hat), the output "
-     "error of the squared error: for the cross-entropy psi = sigma(z) - y (the warning box *psi from the wrong loss*)"),
+     "error of the squared error: for the cross-entropy psi = sigma(z) - y (the warning box *psi from the wrong "
+     "loss*)"),
     ("sign flipped in the loss", dict(psi="flip-1"), "It matches psi of a loss with one sign flipped: derive psi "
      "from L = y softplus(-z) + (1 - y) softplus(z), Eq. (2.6)"),
     ("sign flipped in the loss", dict(psi="flip-2"), "It matches psi of a loss with one sign flipped: derive psi "
@@ -532,7 +533,8 @@ def draw_lstm(rng, backward):
     inputs = {"I": I, "weights": {n: p.copy() for n, p in model.params().items()},
               "cases": [_lstm_case(rng, k, labels[k]) for k in range(2)]}
     if backward:
-        inputs.update(eta=float(rng.uniform(0.05, 0.5)), G={n: rng.normal(size=p.shape) for n, p in model.params().items()})
+        inputs.update(eta=float(rng.uniform(0.05, 0.5)),
+                      G={n: rng.normal(size=p.shape) for n, p in model.params().items()})
     return inputs
 
 
@@ -557,7 +559,7 @@ def _judge_lstm_attempts(v, judge_one):
         first = None
     if "values" in v["rnnlab"]:
         try:
-            return judge_one(v["rnnlab"]["values"]) + " (with rnnlab's Gate: yours fails its own check)"
+            return judge_one(v["rnnlab"]["values"]) + " (checked with rnnlab's Gate in place of yours)"
         except Fail as fail:
             first = first or fail
     if first is not None:
@@ -575,7 +577,8 @@ def judge_lstm_forward(inputs, v):
         for k, (case, loss) in enumerate(zip(inputs["cases"], references)):
             if _close(losses[k], loss, 1e-9):
                 continue
-            message = f"forward(x, y) returned {losses[k]:.6g}; the loss is {loss:.6g} (T = {len(case['x'])}, y = {case['y']:g})"
+            message = (f"forward(x, y) returned {losses[k]:.6g}; the loss is {loss:.6g} "
+                       f"(T = {len(case['x'])}, y = {case['y']:g})")
             p = {n: np.asarray(w) for n, w in inputs["weights"].items()}
             for form in ("flip-1", "flip-2"):
                 if _close(losses[k], mistakes.lstm_loss(p, case["x"], case["y"], psi_form=form), 1e-9):
@@ -676,7 +679,8 @@ def draw_count_weights(rng):
 def judge_count_weights(inputs, v):
     explain = {"output bias": "the paper's output unit has no bias (102 weights for 3 cells)",
                "cells only": "cells and gates receive the previous outputs of all cells *and all gates*",
-               "no bias": "every cell and gate has a bias", "no output": "the output unit's weights from the cells count too"}
+               "no bias": "every cell and gate has a bias",
+               "no output": "the output unit's weights from the cells count too"}
     for cells, got in zip(inputs["cells"], _n(v["counts"], len(inputs["cells"]), "count_weights")):
         expected = count_weights(cells)
         if got == expected:

@@ -61,7 +61,8 @@ def _read_submission(path):
         notebook = nbformat.read(handle, as_version=4)
     chapter = notebook.metadata.get("rnnlab", {}).get("chapter")
     if not isinstance(chapter, str) or not re.fullmatch(r"\w+", chapter) or not (CHAPTERS / f"{chapter}.md").exists():
-        raise ValueError("it has no rnnlab chapter in its metadata (was it built by `python -m rnnlab.homework build`?)")
+        raise ValueError("it has no rnnlab chapter in its metadata (was it built by "
+                         "`python -m rnnlab.homework build`?)")
     return notebook, chapter
 
 

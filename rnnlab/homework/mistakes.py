@@ -13,8 +13,8 @@ import numpy as np
 
 from rnnlab.losses import sigmoid
 
-__all__ = ["frn_gradients", "gate_backward", "lstm_gradients", "lstm_loss", "rtrl_gradients", "jordan_jacobian", "bounds",
-           "counts", "criteria", "PSI"]
+__all__ = ["PSI", "bounds", "counts", "criteria", "frn_gradients", "gate_backward", "jordan_jacobian",
+           "lstm_gradients", "lstm_loss", "rtrl_gradients"]
 
 # psi = dL/dz at T for a loss written in several (wrong) ways; p = sigma(z)
 PSI = {

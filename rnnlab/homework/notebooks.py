@@ -87,7 +87,8 @@ def _module_imports(module):
     for node in ast.parse(inspect.getsource(module)).body:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                lines[alias.asname or alias.name] = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+                alias_text = f" as {alias.asname}" if alias.asname else ""
+                lines[alias.asname or alias.name] = f"import {alias.name}{alias_text}"
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 lines[alias.asname or alias.name] = (f"from {node.module} import {alias.name}"

@@ -126,7 +126,8 @@ def probe_generate_data(ns, inputs):
     except (TypeError, ValueError):
         values["seed"] = False
     if values["seed"]:
-        for key, seed in (("seed_a", inputs["seeds"][0]), ("seed_b", inputs["seeds"][0]), ("seed_c", inputs["seeds"][1])):
+        first, second = inputs["seeds"]
+        for key, seed in (("seed_a", first), ("seed_b", first), ("seed_c", second)):
             values[key], _ = _take(call(f"generate_data({T}, seed={seed})", generate_data, T, seed=seed), m,
                                    f"generate_data({T}, seed={seed})")
     after = np.random.get_state()

@@ -42,7 +42,8 @@ class LSTM_RTRL:
     Attributes
     ----------
     z, i, o : namespace
-        Cell input, input gate, output gate (``types.SimpleNamespace``), each with ``W`` (I, D), ``R`` (I, I), ``b`` (I,)
+        Cell input, input gate, output gate (``types.SimpleNamespace``), each with ``W`` (I, D),
+        ``R`` (I, I), ``b`` (I,)
         and the gradients ``dW``, ``dR``, ``db``.
     W_y : ndarray of shape (K, I)
     b_y : ndarray of shape (K,)

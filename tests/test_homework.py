@@ -298,6 +298,7 @@ def test_the_grader_reports_summary_gradebook_and_feedback(class_graded, tmp_pat
     assert "ex-lstm-backward: 3/3" in text and "Total: 8/8" in text
     summary = homework.summary(rows)
     assert f"{len(table)} submissions" in summary and "ex-rtrl-class" in summary
+    assert "CPU time in the sandboxes" in summary
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +362,8 @@ def test_grade_cli_writes_gradebook_feedback_and_json(tmp_path, capsys):
     assert main(["grade", "--jobs", "2", "--chapter", "02_frn_bptt", "--gradebook", str(tmp_path / "g.csv"),
                  "--feedback", str(tmp_path / "fb"), "--json", *paths]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {"notebook", "chapter", "exercise", "points", "max_points", "message", "mistake"} <= set(rows[0])
+    assert {"notebook", "chapter", "exercise", "points", "max_points", "message", "mistake",
+            "cpu_seconds"} <= set(rows[0])
     with open(tmp_path / "g.csv", newline="") as handle:
         table = list(csv.reader(handle))
     assert table[0] == ["submission", "chapter", "ex-frn-backward", "ex-frn-grad-check", "ex-frn-update", "total",

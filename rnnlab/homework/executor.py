@@ -6,8 +6,8 @@ other in a fresh IPython shell (magics work, errors are recorded and execution g
 cell that runs longer than the limit is interrupted), then calls each exercise's probe
 (:func:`rnnlab.homework.probes.probe`) on the shell's namespace with the inputs the grader
 drew. It writes one line, ``rnnlab-values {json}``, on the standard output it was started
-with: the first error of the cells, the encoded values of each probe, and the probes that
-were interrupted. Everything the student's code prints goes to ``/dev/null``. Nothing here
+with: the first error of the cells, the encoded values of each probe, the probes that were
+interrupted, and the CPU time it used. Everything the student's code prints goes to ``/dev/null``. Nothing here
 judges. One process and no kernel: a submission costs about half the CPU time of a Jupyter
 kernel driven by nbclient.
 
@@ -16,6 +16,7 @@ See :mod:`rnnlab.homework.grading`.
 
 import json
 import os
+import resource
 import signal
 import sys
 
@@ -80,8 +81,9 @@ def main():
             interrupted.append(exercise)
         except Exception as err:  # noqa: BLE001 - values that cannot be sent are a result
             records[exercise] = encode({"error": f"the values could not be sent: {type(err).__name__}: {err}"})
-    report_to.write(MARKER + json.dumps({"first_error": first_error, "records": records,
-                                         "interrupted": interrupted}) + "\n")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report_to.write(MARKER + json.dumps({"first_error": first_error, "records": records, "interrupted": interrupted,
+                                         "cpu_seconds": usage.ru_utime + usage.ru_stime}) + "\n")
     report_to.flush()
 
 

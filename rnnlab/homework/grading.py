@@ -47,9 +47,9 @@ MAX_VALUES_BYTES = 64 * 1024 * 1024
 MARKER = "rnnlab-values "
 
 
-def _row(name, chapter, exercise, points, max_points, message, mistake=""):
+def _row(name, chapter, exercise, points, max_points, message, mistake="", cpu_seconds=None):
     return {"notebook": name, "chapter": chapter, "exercise": exercise, "points": points, "max_points": max_points,
-            "message": message, "mistake": mistake}
+            "message": message, "mistake": mistake, "cpu_seconds": cpu_seconds}
 
 
 def _read_submission(path):
@@ -159,6 +159,8 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
     reason = report if isinstance(report, str) else "the check did not run"
     records = report.get("records", {}) if isinstance(report, dict) else {}
     first_error = report.get("first_error") if isinstance(report, dict) else None
+    cpu = report.get("cpu_seconds") if isinstance(report, dict) else None
+    cpu = float(cpu) if isinstance(cpu, (int, float)) else None
     rows = []
     for exercise, points in expected.items():
         record = records.get(exercise) if isinstance(records, dict) else None
@@ -166,7 +168,7 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
             why = reason
             if isinstance(report, dict) and exercise in (report.get("interrupted") or []):
                 why = f"the check ran longer than {limits['cell_timeout']} s and was interrupted (an endless loop?)"
-            rows.append(_row(name, found, exercise, 0, points, f"no result: {str(why)[:300]}"))
+            rows.append(_row(name, found, exercise, 0, points, f"no result: {str(why)[:300]}", cpu_seconds=cpu))
             continue
         try:
             verdict = judge(exercise, inputs[exercise], decode(record))
@@ -175,7 +177,8 @@ def grade_one(path, chapter=None, limits=None, mode="bubblewrap", hide=(), watch
         message = verdict.message
         if not verdict.passed and isinstance(first_error, str) and first_error:
             message += f" (first error in the notebook: {first_error[:200]})"
-        rows.append(_row(name, found, exercise, points if verdict.passed else 0, points, message, verdict.mistake))
+        rows.append(_row(name, found, exercise, points if verdict.passed else 0, points, message, verdict.mistake,
+                         cpu))
     return rows
 
 
@@ -204,7 +207,8 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
     Returns
     -------
     list of dict
-        Keys ``notebook``, ``chapter``, ``exercise``, ``points``, ``max_points``, ``message``, ``mistake``.
+        Keys ``notebook``, ``chapter``, ``exercise``, ``points``, ``max_points``, ``message``, ``mistake``
+        and ``cpu_seconds`` (the CPU time of the submission's sandbox, None if it did not run).
     """
     paths = [str(p) for p in paths]
     available = sandbox.bubblewrap() is not None
@@ -296,6 +300,9 @@ def summary(rows, top=5):
     if mistakes:
         lines.append("most common mistakes:")
         lines += [f"  {n:>4} × {exercise}: {mistake}" for (exercise, mistake), n in mistakes.most_common(top)]
+    cpu = [mine[0]["cpu_seconds"] for mine in table.values() if mine[0].get("cpu_seconds") is not None]
+    if cpu:
+        lines.append(f"CPU time in the sandboxes: {sum(cpu):.0f} s, {sum(cpu) / len(cpu):.1f} s per submission that ran")
     problems = collections.Counter(_problem(r["message"]) for mine in table.values() for r in mine[:1]
                                    if _problem(r["message"]))
     if problems:

@@ -21,7 +21,8 @@
 - The API page is generated from the package: one ``automodule`` section per module,
   found by walking ``rnnlab``, so a new module cannot be left out.
 - ``RNNLAB_EDITION=student`` builds the student edition: solutions, listings of the
-  package's source and cells tagged ``homework-remove`` are removed from the pages,
+  package's source (except the assignment's given code, ``:class: homework-given``) and
+  cells tagged ``homework-remove`` are removed from the pages,
   not merely folded (sphinx-exercise's own ``hide_solutions`` fails on gated solutions,
   sphinx-exercise issue 89, and would leave the listings in the main text).
 """
@@ -122,7 +123,8 @@ def _student_edition(app, doctree):
     for node in doomed:
         node.parent.remove(node)
     for block in list(doctree.findall(nodes.literal_block)):
-        if "/rnnlab/" in str(block.get("source", "")):
+        # a listing of the assignment's given code (``:class: homework-given``) is part of an exercise
+        if "/rnnlab/" in str(block.get("source", "")) and "homework-given" not in block.get("classes", []):
             note = nodes.paragraph(text="(The teacher's edition shows the package's code for this exercise here.)")
             block.replace_self(note)
 

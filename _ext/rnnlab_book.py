@@ -17,6 +17,10 @@
   ``rnnlab`` package (or a committed result file) would leave stale outputs. The book
   fingerprints ``rnnlab/**/*.py`` and ``results/*.json``; when the fingerprint changes,
   the execution cache is dropped and every page is read (and executed) again.
+- Both editions (and the HTML and LaTeX builders) execute the same notebooks, so they
+  share one execution cache, ``_build/.jupyter_cache``, stamped with the fingerprint it
+  was made with; each build folder keeps its own stamp for its pages. A clean
+  ``make test`` executes every chapter once, not once per edition.
 - Chapters with exercises link their student notebook (from ``rnnlab.homework``,
   published under ``_homework/student/``) in the download menu.
 - ``RNNLAB_EDITION=student`` builds the student edition: solutions, listings of the
@@ -94,7 +98,7 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
     # myst-nb 1.4 writes jupyter_execute/ without outputs when it takes them from its cache
     # (it saves the notebook it read, not the one it merged): merge them in as it does
     with contextlib.suppress(KeyError):   # not in the cache: executed in this build, or never
-        notebook = get_cache(Path(app.outdir).parent / ".jupyter_cache").merge_match_into_notebook(notebook)[1]
+        notebook = get_cache(_cache(app)).merge_match_into_notebook(notebook)[1]
     nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"   # read by the theme's download menu
 
@@ -108,16 +112,22 @@ def _fingerprint(srcdir):
     return digest.hexdigest()
 
 
-def _stamp(app):
-    return Path(app.outdir).parent / ".rnnlab-fingerprint"
+def _cache(app):
+    return Path(app.srcdir) / "_build" / ".jupyter_cache"
+
+
+def _stamps(app):
+    """The stamps of this build's pages and of the shared execution cache."""
+    return Path(app.outdir).parent / ".rnnlab-fingerprint", _cache(app) / "rnnlab-fingerprint"
 
 
 def _drop_stale_cache(app, config):
     app.rnnlab_fingerprint = _fingerprint(app.srcdir)
-    stamp = _stamp(app)
-    app.rnnlab_changed = not stamp.exists() or stamp.read_text() != app.rnnlab_fingerprint
-    if app.rnnlab_changed:
-        shutil.rmtree(Path(app.outdir).parent / ".jupyter_cache", ignore_errors=True)
+    app.rnnlab_changed, cache_stale = (not stamp.exists() or stamp.read_text() != app.rnnlab_fingerprint
+                                       for stamp in _stamps(app))
+    if cache_stale:
+        shutil.rmtree(_cache(app), ignore_errors=True)
+    config.nb_execution_cache_path = str(_cache(app))
 
 
 def _reread_everything(app, env, added, changed, removed):
@@ -128,7 +138,9 @@ def _remember_fingerprint(app, exception):
     # Only a build without any warning may vouch for the cache (with --keep-going the
     # status code is set after this event, so count the warnings directly).
     if exception is None and app._warncount == 0:
-        _stamp(app).write_text(app.rnnlab_fingerprint)
+        for stamp in _stamps(app):
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(app.rnnlab_fingerprint)
 
 
 def _student_edition(app, doctree):

@@ -11,11 +11,16 @@
 - sphinx-book-theme offers the executed ``.ipynb`` of a MyST chapter for download only
   when a launch service (Binder, JupyterHub, ...) is configured, because only its
   launch-button code copies the notebook. The book has no such service, so it copies
-  the executed notebook itself, before the theme builds its download menu.
+  the executed notebook itself, before the theme builds its download menu (with the
+  outputs from the execution cache: myst-nb 1.4 leaves them out of its copy on a cache hit).
 - jupyter-cache keys a chapter on its code cells only, so a change inside the
   ``rnnlab`` package (or a committed result file) would leave stale outputs. The book
   fingerprints ``rnnlab/**/*.py`` and ``results/*.json``; when the fingerprint changes,
   the execution cache is dropped and every page is read (and executed) again.
+- Both editions (and the HTML and LaTeX builders) execute the same notebooks, so they
+  share one execution cache, ``_build/.jupyter_cache``, stamped with the fingerprint it
+  was made with; each build folder keeps its own stamp for its pages. A clean
+  ``make test`` executes every chapter once, not once per edition.
 - Chapters with exercises link their student notebook (from ``rnnlab.homework``,
   published under ``_homework/student/``) in the download menu.
 - The API page is generated from the package: one ``automodule`` section per module,
@@ -25,14 +30,28 @@
   cells tagged ``homework-remove`` are removed from the pages,
   not merely folded (sphinx-exercise's own ``hide_solutions`` fails on gated solutions,
   sphinx-exercise issue 89, and would leave the listings in the main text).
+- ``make pdf`` builds the book as one PDF beside the HTML (``_build/latex``); the HTML
+  build then copies it into the site and offers it in the download menu (the student
+  edition, which has no download menu, gets one with only the PDF). Pages are read again
+  when the PDF appears or goes, so the link is never stale.
+- The PDF (LaTeX builder) is shaped like the web book: the root page opens it as an
+  unnumbered chapter, each captioned part of the table of contents becomes a part, and
+  chapters are numbered only in numbered parts, so chapter 1 is the memory task in both.
+  Sphinx sets the bibliography at the end of the book itself, so the page that holds the
+  ``bibliography`` directive (empty in LaTeX) is left out rather than printed twice.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
 from pathlib import Path
 
+import nbformat
 from docutils import nodes
+from jupyter_cache import get_cache
+from sphinx import addnodes
+from sphinx.util.texescape import escape
 
 
 def _script_key(js):
@@ -78,7 +97,12 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    notebook = nbformat.read(executed, as_version=4)
+    # myst-nb 1.4 writes jupyter_execute/ without outputs when it takes them from its cache
+    # (it saves the notebook it read, not the one it merged): merge them in as it does
+    with contextlib.suppress(KeyError):   # not in the cache: executed in this build, or never
+        notebook = get_cache(_cache(app)).merge_match_into_notebook(notebook)[1]
+    nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"   # read by the theme's download menu
 
 
@@ -91,27 +115,35 @@ def _fingerprint(srcdir):
     return digest.hexdigest()
 
 
-def _stamp(app):
-    return Path(app.outdir).parent / ".rnnlab-fingerprint"
+def _cache(app):
+    return Path(app.srcdir) / "_build" / ".jupyter_cache"
+
+
+def _stamps(app):
+    """The stamps of this build's pages and of the shared execution cache."""
+    return Path(app.outdir).parent / ".rnnlab-fingerprint", _cache(app) / "rnnlab-fingerprint"
 
 
 def _drop_stale_cache(app, config):
     app.rnnlab_fingerprint = _fingerprint(app.srcdir)
-    stamp = _stamp(app)
-    app.rnnlab_changed = not stamp.exists() or stamp.read_text() != app.rnnlab_fingerprint
-    if app.rnnlab_changed:
-        shutil.rmtree(Path(app.outdir).parent / ".jupyter_cache", ignore_errors=True)
+    app.rnnlab_changed, cache_stale = (not stamp.exists() or stamp.read_text() != app.rnnlab_fingerprint
+                                       for stamp in _stamps(app))
+    if cache_stale:
+        shutil.rmtree(_cache(app), ignore_errors=True)
+    config.nb_execution_cache_path = str(_cache(app))
 
 
 def _reread_everything(app, env, added, changed, removed):
-    return sorted(env.found_docs) if app.rnnlab_changed else []
+    return sorted(env.found_docs) if app.rnnlab_changed or _pdf_link_changed(app) else []
 
 
 def _remember_fingerprint(app, exception):
     # Only a build without any warning may vouch for the cache (with --keep-going the
     # status code is set after this event, so count the warnings directly).
     if exception is None and app._warncount == 0:
-        _stamp(app).write_text(app.rnnlab_fingerprint)
+        for stamp in _stamps(app):
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(app.rnnlab_fingerprint)
 
 
 def _student_edition(app, doctree):
@@ -184,6 +216,72 @@ def _generate_api(app, docname, source):
         source[0] = source[0].replace(API_MARKER, _api_sections())
 
 
+def _built_pdf(app):
+    """The PDF that ``make pdf`` left beside this build's output, and its name on the site."""
+    name = Path(app.config.latex_documents[0][1]).with_suffix(".pdf").name
+    return Path(app.outdir).parent / "latex" / name, Path(app.outdir) / name
+
+
+def _pdf_link_changed(app):
+    built, published = _built_pdf(app)
+    return app.builder.format == "html" and built.exists() != published.exists()
+
+
+def _publish_pdf(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    built, published = _built_pdf(app)
+    if built.exists():
+        shutil.copy2(built, published)
+    else:
+        published.unlink(missing_ok=True)
+
+
+def _link_pdf(app, pagename, templatename, context, doctree):
+    built, published = _built_pdf(app)
+    if not built.exists() or "header_buttons" not in context:
+        return
+    button = {"type": "link", "text": "book (.pdf)", "icon": "fas fa-book",
+              "tooltip": "The whole book as one PDF", "label": "download-book-pdf-button",
+              "url": context["pathto"](published.name, 1)}
+    menus = [b for b in context["header_buttons"] if b.get("label") == "download-buttons"]
+    if menus:
+        menus[0]["buttons"].append(button)
+    else:
+        context["header_buttons"].insert(0, {"type": "group", "tooltip": "Download", "icon": "fas fa-download",
+                                             "buttons": [button], "label": "download-buttons"})
+
+
+def _latex_raw(code):
+    return nodes.raw("", code, format="latex")
+
+
+def _shape_pdf(app, doctree, docname):
+    """Rearrange the assembled LaTeX document (see the module docstring)."""
+    if app.builder.name != "latex" or docname != app.config.root_doc:
+        return
+    root = doctree.next_node(nodes.section)
+    parts = [n for n in root.children if "toctree-wrapper" in n.get("classes", [])]
+    opening = nodes.section("", nodes.title("", root[0].astext()), ids=root["ids"])
+    root["ids"] = []
+    opening += [n for n in root.children[1:] if n not in parts]
+    toctrees = list(app.env.get_doctree(docname).findall(addnodes.toctree))
+    # the LaTeX counter secnumdepth decides what is numbered: saved, then -2 (nothing) or restored
+    root[1:] = [_latex_raw(r"\edef\rnnlabsecnumdepth{\arabic{secnumdepth}}\setcounter{secnumdepth}{-2}"), opening]
+    for part, toctree in zip(parts, toctrees):
+        caption = escape(toctree.get("caption") or "", app.config.latex_engine)
+        depth = r"\rnnlabsecnumdepth" if toctree.get("numbered") else "-2"
+        root += _latex_raw(rf"\setcounter{{secnumdepth}}{{{depth}}}")
+        if caption:   # an unnumbered part, listed in the contents (no "Part I" in the web book either)
+            root += _latex_raw(rf"\cleardoublepage\phantomsection\addcontentsline{{toc}}{{part}}{{{caption}}}"
+                               rf"\part*{{{caption}}}")
+        root += part
+    bibliography_pages = {key.docname for key in app.env.get_domain("cite").bibliographies}
+    for page in list(doctree.findall(addnodes.start_of_file)):
+        if page["docname"] in bibliography_pages:
+            page.parent.remove(page)
+
+
 def setup(app):
     app.connect("config-inited", _inline_figures)
     app.connect("config-inited", _default_mode)
@@ -195,5 +293,8 @@ def setup(app):
     app.connect("html-page-context", _quiet_scripts)
     app.connect("html-page-context", _offer_executed_notebook, priority=500)  # before the theme (501)
     app.connect("html-page-context", _link_student_notebook, priority=502)    # after the theme's menu
+    app.connect("html-page-context", _link_pdf, priority=502)
     app.connect("build-finished", _publish_student_notebooks)
+    app.connect("build-finished", _publish_pdf)
+    app.connect("doctree-resolved", _shape_pdf)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,6 +2,9 @@
 
 Needs ``_build/html`` (``make book``); ``make test`` builds it first. In CI (``CI`` set)
 a missing build or browser fails the suite; elsewhere the tests are skipped with a reason.
+Every test runs twice: with the site at the server's root and under a sub-directory, as
+on GitHub Pages (``https://<owner>.github.io/<repository>/``); a request that leaves the
+site's directory fails the test like one that leaves the machine.
 """
 
 import functools
@@ -9,7 +12,6 @@ import http.server
 import os
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import nbformat
 import pytest
@@ -19,6 +21,7 @@ from rnnlab.homework import chapters_with_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
+PDF = ROOT / "_build" / "latex" / "rnnlab.pdf"   # `make pdf`; the HTML build publishes it
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -38,18 +41,24 @@ def unavailable(reason):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def site():
+@pytest.fixture(scope="module", params=["", "sub/dir/"], ids=["root", "sub-directory"])
+def site(request, tmp_path_factory):
     if not (SITE / "index.html").exists():
         unavailable("the book is not built: run `make book` first")
+    served = SITE
+    if request.param:
+        served = tmp_path_factory.mktemp("served")
+        (served / request.param).parent.mkdir(parents=True)
+        (served / request.param).symlink_to(SITE)
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Quiet, directory=str(SITE))
+    handler = functools.partial(Quiet, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    yield f"http://127.0.0.1:{server.server_address[1]}/{request.param}"
     server.shutdown()
     server.server_close()
 
@@ -65,28 +74,28 @@ def browser():
         browser.close()
 
 
-def open_page(browser, url):
-    """Open ``url`` with every request that leaves loopback blocked and recorded."""
+def open_page(browser, site, path):
+    """Open ``site + path`` with every request that leaves the site blocked and recorded."""
     page = browser.new_page()
     problems, outside = [], []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
     def route(r):
-        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+        if r.request.url.startswith(site):
             r.continue_()
         else:
             outside.append(r.request.url)
             r.abort()
 
     page.route("**/*", route)
-    page.goto(url, wait_until="networkidle")
+    page.goto(site + path, wait_until="networkidle")
     return page, problems, outside
 
 
 @pytest.mark.parametrize("path", toc_pages())
 def test_page_is_clean_offline(site, browser, path):
-    page, problems, outside = open_page(browser, site + path)
+    page, problems, outside = open_page(browser, site, path)
     try:
         has_math = page.evaluate("() => document.querySelectorAll('.math, span.math, div.math').length > 0")
         if has_math:
@@ -111,6 +120,10 @@ def test_page_is_clean_offline(site, browser, path):
                          e.closest('article').getBoundingClientRect().right + 1)
             .map(e => e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b).slice(0, 100))""")
         assert wide == [], f"outputs wider than their column (longest line shown): {wide}"
+        origin = site[:site.index("/", len("http://"))]
+        escaping = [href for href in page.evaluate("() => [...document.links].map(a => a.href)")
+                    if href.startswith(origin) and not href.startswith(site)]
+        assert escaping == [], f"links that leave the site's directory: {escaping}"
         solutions = page.locator("div.solution.dropdown")
         if solutions.count():
             content = solutions.first.locator("section").first
@@ -125,7 +138,7 @@ def test_page_is_clean_offline(site, browser, path):
 
 @pytest.mark.parametrize("path", [p for p in toc_pages() if p.startswith("chapters/")])
 def test_chapter_offers_its_executed_notebook(site, browser, path):
-    page, problems, outside = open_page(browser, site + path)
+    page, problems, outside = open_page(browser, site, path)
     try:
         link = page.locator("a[href$='.ipynb']").first
         assert link.count() == 1, "no .ipynb in the download menu"
@@ -147,10 +160,25 @@ def test_chapter_offers_its_executed_notebook(site, browser, path):
 
 
 def test_search_finds_lstm(site, browser):
-    page, problems, outside = open_page(browser, site + "search.html?q=LSTM")
+    page, problems, outside = open_page(browser, site, "search.html?q=LSTM")
     try:
         page.wait_for_selector("#search-results li", timeout=20_000)
         assert page.locator("#search-results li").count() >= 1
         assert outside == [] and problems == [], problems + outside
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", ["intro.html", "chapters/02_frn_bptt.html"])
+def test_page_offers_the_pdf_once_built(site, browser, path):
+    page, problems, outside = open_page(browser, site, path)
+    try:
+        link = page.locator("a[href$='rnnlab.pdf']")
+        if not PDF.exists():
+            assert link.count() == 0, "a link to a PDF that was not built"
+            unavailable("the PDF is not built: run `make pdf`, then `make book`")
+        assert link.count() == 1, "no link to the book's PDF in the download menu"
+        response = page.request.get(link.evaluate("a => a.href"))
+        assert response.ok and response.body() == PDF.read_bytes()
     finally:
         page.close()

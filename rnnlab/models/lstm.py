@@ -21,8 +21,10 @@ class LSTM(Model):
 
     .. math::
 
-        z(t) = \tanh(W_z x(t) + R_z h(t-1) + b_z), \quad
-        i(t) = \sigma(W_i x(t) + R_i h(t-1) + b_i), \quad
+        z(t) = \tanh(W_z x(t) + R_z h(t-1) + b_z),
+
+        i(t) = \sigma(W_i x(t) + R_i h(t-1) + b_i),
+
         o(t) = \sigma(W_o x(t) + R_o h(t-1) + b_o) \qquad (4.1)
 
         c(t) = c(t-1) + z(t) \odot i(t) \qquad (4.2)

@@ -69,7 +69,7 @@ __all__ = [
 # of max(checkpoints) updates on batches of 32, evaluated at every checkpoint. A
 # configuration is a model with its initial weights; each has its own lengths T.
 _UNIFORM_TS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 21, 22, 23, 24, 25, 30]
-_REMEDY_TS = [5, 10, 20, 30, 50, 100, 200]
+_REMEDY_TS = [5, 10, 20, 30, 50, 100]
 FRN_LAG_GRID = {
     "model": "frn",
     "I": 32,

@@ -106,3 +106,44 @@ def test_committed_reach_sweep_is_regenerable(key):
     committed = next(r for r in result["runs"] if (r["T"], r["seed"], r["method"]) == key)
     rerun = reach_run(*key, settings=result["settings"])
     assert rerun | {"seconds": 0} == committed | {"seconds": 0}
+
+
+def test_truncation_gap_vanishes_at_T_1():
+    """h(0) = 0 is constant, so at T = 1 there is nothing to truncate."""
+    from rnnlab.training.experiments import truncation_gap
+
+    gap = truncation_gap(1, n=8, cells=4)
+    assert gap["distance"] == pytest.approx(0.0, abs=1e-12)
+    assert gap["gate_distance"] == pytest.approx(0.0, abs=1e-12)
+    assert gap["cosine"] == pytest.approx(1.0) and gap["gate_cosine"] == pytest.approx(1.0)
+
+
+def test_truncation_gap_compares_the_gates_on_their_own():
+    """Against the numpy LSTM's truncated and full BPTT gradients, computed here."""
+    import numpy as np
+
+    from rnnlab import LSTM, generate_batches
+    from rnnlab.training.experiments import truncation_gap
+    from rnnlab.training.train import PAPER_GATE_BIASES
+
+    T, n, cells, seed = 12, 16, 4, 3
+    gap = truncation_gap(T, n=n, seed=seed, cells=cells)
+    x, y = next(generate_batches(T, n, seed=seed))
+    biases = {name: np.resize(values, cells) for name, values in PAPER_GATE_BIASES.items()}
+    grads = []
+    for truncate in (True, False):
+        net = LSTM(1, cells, 1, rng=seed, init_scale=0.1, truncate=truncate, **biases)
+        net.zero_grad()
+        net.loss_and_gradient(x, y)
+        grads.append({name: g.copy() for name, g in net.grads().items()})
+    cut, full = grads
+    gates = [name for name in full if name[0] in "zio"]
+    a = np.concatenate([cut[name].ravel() for name in gates])
+    b = np.concatenate([full[name].ravel() for name in gates])
+    assert gap["gate_distance"] == pytest.approx(np.linalg.norm(a - b) / np.linalg.norm(b), rel=1e-8)
+    assert gap["gate_distance"] > 0.0
+    assert gap["per_parameter"]["W_y"] == gap["per_parameter"]["b_y"] == 0.0
+    share = sum(np.sum(full[k] ** 2) for k in ("W_y", "b_y")) / sum(np.sum(g ** 2) for g in full.values())
+    assert gap["output_share"] == pytest.approx(share, rel=1e-8)
+    # the output layer only dilutes the difference: over all parameters it is smaller
+    assert gap["distance"] < gap["gate_distance"]

@@ -46,7 +46,8 @@ def test_exp3a_engine_times_smoke():
 def test_online_update_times_smoke():
     from rnnlab.training.bench import online_update_times
 
-    result = online_update_times(T=5, cells=3, sequences=4, repeats=1)
-    assert all(result[k] > 0 for k in ("update", "gradient", "adam", "sgd_online"))
-    assert result["other"] == max(0.0, result["update"] - result["gradient"] - result["adam"])
+    result = online_update_times(T=5, cells=3, sequences=4, repeats=2)
+    parts = ("data", "gradient", "checks", "adam")
+    assert all(result[k] > 0 for k in parts + ("update", "sgd_online"))
+    assert result["update"] == sum(result[k] for k in parts)
     assert (result["T"], result["cells"], result["sequences"]) == (5, 3, 4)

@@ -147,3 +147,28 @@ def test_truncation_gap_compares_the_gates_on_their_own():
     assert gap["output_share"] == pytest.approx(share, rel=1e-8)
     # the output layer only dilutes the difference: over all parameters it is smaller
     assert gap["distance"] < gap["gate_distance"]
+
+
+def test_reach_pairs_pairs_by_seed_and_skips_unsolved_seeds():
+    from rnnlab.training.experiments import reach_pairs
+
+    runs = [dict(T=50, method="a", seed=0, solved=True, sequences=2400),
+            dict(T=50, method="b", seed=0, solved=True, sequences=1600),
+            dict(T=50, method="a", seed=1, solved=True, sequences=3200),
+            dict(T=50, method="b", seed=1, solved=False, sequences=20000),
+            dict(T=100, method="a", seed=0, solved=True, sequences=800),
+            dict(T=50, method="b", seed=2, solved=True, sequences=800),
+            dict(T=50, method="a", seed=2, solved=True, sequences=800)]
+    pairs = reach_pairs({"runs": runs}, 50, "a", "b")
+    assert [(p["seed"], p["sequences"], p["baseline"], p["difference"]) for p in pairs] == [
+        (0, 2400, 1600, 800), (2, 800, 800, 0)]
+    assert [p["ratio"] for p in pairs] == [1.5, 1.0]
+
+
+def test_reach_pairs_of_the_committed_sweep():
+    """The chapter's paired differences at T = 50, from results/rtrl_reach.json."""
+    from rnnlab.training.experiments import reach_pairs
+
+    result = json.loads((RESULTS / "rtrl_reach.json").read_text())
+    pairs = reach_pairs(result, 50, "rtrl-batch", "bptt-batch")
+    assert len(pairs) == 3 and all(p["difference"] % 800 == 0 for p in pairs)

@@ -57,6 +57,7 @@ __all__ = [
     "RTRL_WHY",
     "largest_solved_T",
     "markdown_table",
+    "reach_pairs",
     "reach_run",
     "reach_summary",
     "reach_sweep",
@@ -745,6 +746,28 @@ def reach_summary(result):
                 mean_test_acc=float(np.mean([r["test_acc"] for r in runs])),
             ))
     return rows
+
+
+def reach_pairs(result, T, method, baseline):
+    """Training sequences of two methods at one T, paired by seed (the seeds both solved).
+
+    Counts are multiples of the validation interval (800 sequences up to T = 100), so a
+    ratio of medians can hide what the pairs show.
+
+    Returns
+    -------
+    list of dict
+        One per seed, in seed order: ``seed``, ``sequences`` (of ``method``), ``baseline``
+        (of ``baseline``), ``difference`` (``sequences - baseline``) and ``ratio``.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    solved = {(r["method"], r["seed"]): r["sequences"] for r in result["runs"]
+              if r["T"] == T and r["solved"] and r["method"] in (method, baseline)}
+    seeds = sorted(seed for m, seed in solved if m == method and (baseline, seed) in solved)
+    return [dict(seed=seed, sequences=solved[method, seed], baseline=solved[baseline, seed],
+                 difference=solved[method, seed] - solved[baseline, seed],
+                 ratio=solved[method, seed] / solved[baseline, seed]) for seed in seeds]
 
 
 def largest_solved_T(result, method, at_least=None):

@@ -92,8 +92,9 @@ def test_reach_sweep_writes_settings_machine_and_summary(tmp_path):
     assert len(saved["runs"]) == 2
     rows = reach_summary(result)
     assert [(r["T"], r["method"], r["runs"]) for r in rows] == [(1, "rtrl-online", 1), (2, "rtrl-online", 1)]
-    solved_Ts = [r["T"] for r in rows if r["solved"] == 1]
-    assert largest_solved_T(result, "rtrl-online") == (max(solved_Ts) if solved_Ts else None)
+    solved = [r["solved"] == 1 for r in rows]
+    expected = None if not solved[0] else 1 if not solved[1] else 2
+    assert largest_solved_T(result, "rtrl-online") == expected
     assert markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n| --- | --- |\n| 1 | 2 |"
 
 
@@ -147,6 +148,24 @@ def test_truncation_gap_compares_the_gates_on_their_own():
     assert gap["output_share"] == pytest.approx(share, rel=1e-8)
     # the output layer only dilutes the difference: over all parameters it is smaller
     assert gap["distance"] < gap["gate_distance"]
+
+
+def test_largest_solved_T_stops_at_the_first_length_that_falls_short():
+    """Hand-made: every seed up to T = 2, not at T = 5; a success at T = 10 after it does not count."""
+    from rnnlab.training.experiments import largest_solved_T
+
+    solved = {1: [True, True, True], 2: [True, True, True], 5: [True, False, True],
+              10: [True, True, True], 20: [False, False, False]}
+    runs = [dict(T=T, method="a", seed=seed, solved=ok, sequences=800, seconds=1.0, test_acc=1.0)
+            for T, oks in solved.items() for seed, ok in enumerate(oks)]
+    result = {"settings": {"Ts": [20, 10, 5, 2, 1], "max_sequences": 800, "methods": {"a": {}}},
+              "runs": runs}
+    assert largest_solved_T(result, "a") == 2
+    assert largest_solved_T(result, "a", at_least=1) == 10
+    assert largest_solved_T(result, "a", at_least=3) == 2
+    runs[0]["solved"] = False                       # T = 1, seed 0
+    assert largest_solved_T(result, "a") is None
+    assert largest_solved_T(result, "a", at_least=2) == 10
 
 
 def test_reach_pairs_pairs_by_seed_and_skips_unsolved_seeds():

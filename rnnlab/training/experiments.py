@@ -536,7 +536,8 @@ def lstm_t100_sweep(out, settings=LSTM_T100, jobs=None, progress=True):
     return result
 
 
-# Chapter 5, exercise 11: how far truncated RTRL reaches, online and in batches, beside full BPTT.
+# Chapter 5, exercise ex-rtrl-train: how far truncated RTRL reaches, online and in batches,
+# beside full BPTT.
 # Both gradients run in compiled engines (pinned to the numpy classes by the tests), so a
 # method's budget is the same number of training sequences whatever its speed.
 _NETWORK = dict(I=32, init_scale=0.1, biases=True)
@@ -771,14 +772,21 @@ def reach_pairs(result, T, method, baseline):
 
 
 def largest_solved_T(result, method, at_least=None):
-    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved.
+    """The largest T up to which ``method`` solved at least ``at_least`` runs (default: all) at every T.
+
+    The lengths are taken in increasing order and the answer is the last one before the first
+    that falls short (``None`` if the first does), so the next length tried is one where
+    ``method`` fell short: a success at a larger T after a failure does not count. Lengths
+    between two tried ones were not tried.
 
     See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
+    rows = sorted((row for row in reach_summary(result) if row["method"] == method), key=lambda row: row["T"])
     best = None
-    for row in reach_summary(result):
-        if row["method"] == method and row["solved"] >= (row["runs"] if at_least is None else at_least):
-            best = row["T"] if best is None else max(best, row["T"])
+    for row in rows:
+        if row["solved"] < (row["runs"] if at_least is None else at_least):
+            break
+        best = row["T"]
     return best
 
 

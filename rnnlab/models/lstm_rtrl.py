@@ -189,7 +189,7 @@ class LSTM_RTRL(Parametric):
         delta_o = dh * tanh_c * o * (1.0 - o)             # output gate: at this step only
         e = dh * o * (1.0 - tanh_c**2)                    # (B, I): one-step error e(t)
         # Eq. (5.5): rows :I of S belong to the cell input, rows I: to the input gate
-        grad = np.einsum("bj,bjk->jk", np.concatenate([e, e], axis=1), self.S)    # (2I, U)
+        grad = np.einsum("bj,bjk->jk", np.concatenate([e, e], axis=1), self.S)  # (2I, U)
         grad_o = delta_o.T @ u                            # (I, U)
         for rows, g in ((slice(0, 2 * I), grad), (slice(2 * I, 3 * I), grad_o)):
             self._dW[rows] += g[:, :self.D]

@@ -41,3 +41,13 @@ def test_exp3a_engine_times_smoke():
     result = exp3a_engine_times(trials=2, T=20, sequences=(2, 4), repeats=1)
     assert result["trials"] == 2 and result["numpy_us"] > 0 and result["numba_us"] > 0
     assert result["ratio"] == result["numpy_us"] / result["numba_us"]
+
+
+def test_online_update_times_smoke():
+    from rnnlab.training.bench import online_update_times
+
+    result = online_update_times(T=5, cells=3, sequences=4, repeats=2)
+    parts = ("data", "gradient", "checks", "adam")
+    assert all(result[k] > 0 for k in parts + ("update", "sgd_online"))
+    assert result["update"] == sum(result[k] for k in parts)
+    assert (result["T"], result["cells"], result["sequences"]) == (5, 3, 4)

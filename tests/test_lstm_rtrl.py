@@ -1,4 +1,4 @@
-"""rnnlab/models/lstm_rtrl.py: truncated RTRL equals truncated BPTT; buffers; memory flat in T."""
+"""rnnlab/models/lstm_rtrl.py: truncated RTRL equals BPTT with truncate=True; buffers; memory flat in T."""
 
 import tracemalloc
 

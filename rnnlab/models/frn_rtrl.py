@@ -134,7 +134,7 @@ class FRN_RTRL(Parametric):
         return y_hat[0] if self._single else y_hat
 
     def backward(self, y):
-        """Add the gradient of the current step's loss (mean over the batch) into the buffers (Eq. 5.1).
+        """Add the gradient of this step's loss (mean over the batch) into the gradients (Eq. 5.1).
 
         Parameters
         ----------
@@ -162,7 +162,7 @@ class FRN_RTRL(Parametric):
 
     @one_blas_thread
     def loss_and_gradient(self, x, y):
-        """Run whole sequences online and add the gradient of their loss into the buffers.
+        """Run whole sequences online; add the gradient of their loss into the gradients.
 
         Parameters
         ----------

@@ -97,7 +97,7 @@ class FRN_RTRL_Numba(FRN_RTRL):
 
     @one_blas_thread
     def loss_and_gradient(self, x, y):
-        """Run whole sequences and add the gradient of their loss into the buffers (compiled).
+        """Run whole sequences and add the gradient of their loss into the gradients (compiled).
 
         Parameters
         ----------

@@ -1,12 +1,14 @@
-r"""LSTM trained by real-time recurrent learning with the truncation of Hochreiter & Schmidhuber (1997).
+r"""LSTM trained by real-time recurrent learning, truncated as in Hochreiter & Schmidhuber (1997).
 
 Shape legend: B sequences, D inputs, I memory cells, K outputs, U = D + I + 1 (the
-gates' input u(t) = [x(t); h(t-1); 1]). Gates are written out, without the Gate class.
+gates' input u(t) = [x(t); h(t-1); 1]). The three gates' weights are stacked in one
+matrix, with the views z, i, o (no Gate class).
 
 The gates treat h(t-1) as an external input, so the only path from the past into
 the present is the cell state, :math:`c(t) = c(t-1) + z(t) \odot i(t)`, with
-:math:`\partial c(t) / \partial c(t-1) = I`. The sensitivities of c(t) to the weights
-of the cell input and the input gate therefore *accumulate*:
+:math:`\partial c(t) / \partial c(t-1) = \mathrm{Id}`. The sensitivities of c(t) to the
+weights of the cell input and the input gate therefore *accumulate* (:math:`w^a_{nk}`
+is entry k of row n of :math:`[W_a, R_a, b_a]`):
 
 .. math::
 
@@ -121,8 +123,9 @@ class LSTM_RTRL(Parametric):
         self.batch_size = B
         self.h = np.zeros((B, self.I))
         self.c = np.zeros((B, self.I))
-        # d c_n / d w for the cell input (rows :I) and the input gate (rows I:), against u = [x; h; 1]:
-        self.S = np.zeros((B, 2 * self.I, self.D + self.I + 1))   # Eqs. (5.3)-(5.4), O(I (D + I)) numbers
+        # d c_n / d w for the cell input (rows :I) and the input gate (rows I:), against
+        # u = [x; h; 1]: Eqs. (5.3)-(5.4), O(I (D + I)) numbers
+        self.S = np.zeros((B, 2 * self.I, self.D + self.I + 1))
         self._step = None
 
     def forward(self, x_t):
@@ -138,17 +141,19 @@ class LSTM_RTRL(Parametric):
         ndarray of shape (K,) or (B, K)
         """
         if self.batch_size is None:
-            raise RuntimeError("LSTM_RTRL.forward() needs reset(batch_size=None or B) first, to start sequences")
+            raise RuntimeError("LSTM_RTRL.forward() needs reset(batch_size=None or B) "
+                               "first, to start sequences")
         lead = () if self._single else (self.batch_size,)
         x = check_step_input(x_t, lead, self.D)                # (B, D)
         I = self.I
         h_prev = self.h
-        a = x @ self._W.T + h_prev @ self._R.T + self._b      # (B, 3I): all gates read h(t - 1)
+        a = x @ self._W.T + h_prev @ self._R.T + self._b   # (B, 3I): gates read h(t - 1)
         z = np.tanh(a[:, :I])
         i, o = sigmoid(a[:, I:2 * I]), sigmoid(a[:, 2 * I:])
-        u = np.concatenate([x, h_prev, np.ones((len(x), 1))], axis=1)           # (B, U)
-        gain = np.concatenate([i * (1.0 - z * z), z * i * (1.0 - i)], axis=1)  # (B, 2I): d c / d s for z, i
-        self.S += gain[:, :, None] * u[:, None, :]            # Eqs. (5.3)-(5.4): accumulate
+        u = np.concatenate([x, h_prev, np.ones((len(x), 1))], axis=1)   # (B, U)
+        # (B, 2I): d c / d s for the cell input and the input gate
+        gain = np.concatenate([i * (1.0 - z * z), z * i * (1.0 - i)], axis=1)
+        self.S += gain[:, :, None] * u[:, None, :]         # Eqs. (5.3)-(5.4): accumulate
         self.c = self.c + z * i
         tanh_c = np.tanh(self.c)
         self.h = tanh_c * o
@@ -158,11 +163,11 @@ class LSTM_RTRL(Parametric):
         return y_hat[0] if self._single else y_hat
 
     def backward(self, y):
-        """Add the gradient of the current step's loss (mean over the batch) into the buffers.
+        """Add the gradient of this step's loss (mean over the batch) into the gradients.
 
         Parameters
         ----------
-        y : array_like of shape (K,) or (B, K), or a number when K = 1 and there is no batch axis
+        y : array_like of shape (K,) or (B, K), or a number (K = 1 and no batch axis)
             Target of the current step, in [0, 1].
 
         Returns
@@ -171,19 +176,21 @@ class LSTM_RTRL(Parametric):
             The loss of this step, averaged over the batch.
         """
         if self._step is None:
-            raise RuntimeError("LSTM_RTRL.backward(y) needs a forward(x_t) for the current step first")
+            raise RuntimeError("LSTM_RTRL.backward(y) needs a forward(x_t) "
+                               "for the current step first")
         lead = () if self._single else (self.batch_size,)
         y = check_step_target(y, lead, self.K)
         u, o, tanh_c, logits = self._step
         B, I = self.batch_size, self.I
-        psi = bce_with_logits_grad(logits, y) / B                 # (B, K)
+        psi = bce_with_logits_grad(logits, y) / B         # (B, K)
         self.dW_y += psi.T @ self.h
         self.db_y += psi.sum(axis=0)
-        dh = psi @ self.W_y                                       # (B, I): only from the output (truncation)
-        delta_o = dh * tanh_c * o * (1.0 - o)                     # output gate: gradient at this step
-        dc = dh * o * (1.0 - tanh_c**2)                           # (B, I): one-step error e(t) at c(t)
-        grad = np.einsum("bj,bjk->jk", np.concatenate([dc, dc], axis=1), self.S)   # Eq. (5.5), (2I, U)
-        grad_o = delta_o.T @ u                                    # (I, U)
+        dh = psi @ self.W_y                               # (B, I): only from the output
+        delta_o = dh * tanh_c * o * (1.0 - o)             # output gate: at this step only
+        e = dh * o * (1.0 - tanh_c**2)                    # (B, I): one-step error e(t)
+        # Eq. (5.5): rows :I of S belong to the cell input, rows I: to the input gate
+        grad = np.einsum("bj,bjk->jk", np.concatenate([e, e], axis=1), self.S)  # (2I, U)
+        grad_o = delta_o.T @ u                            # (I, U)
         for rows, g in ((slice(0, 2 * I), grad), (slice(2 * I, 3 * I), grad_o)):
             self._dW[rows] += g[:, :self.D]
             self._dR[rows] += g[:, self.D:self.D + I]
@@ -192,7 +199,7 @@ class LSTM_RTRL(Parametric):
 
     @one_blas_thread
     def loss_and_gradient(self, x, y):
-        """Run whole sequences online and add the gradient of their loss into the buffers.
+        """Run whole sequences online; add the gradient of their loss into the gradients.
 
         Parameters
         ----------

@@ -115,7 +115,7 @@ def _add_row(dW, dR, db, row, g, v):
 
 @njit(cache=True, fastmath=True)
 def _target_step(W_y, b_y, dW, dR, db, dW_y, db_y, y_t, scale, h, S, u, o, tanh_c, psi):
-    """Add the gradient of this step's loss (times ``scale``) into the buffers; return the loss.
+    """Add the gradient of this step's loss (times ``scale``) into the gradients; return the loss.
 
     ``psi`` (K,) is scratch for the output error of Eq. (2.6).
     """
@@ -134,7 +134,7 @@ def _target_step(W_y, b_y, dW, dR, db, dW_y, db_y, y_t, scale, h, S, u, o, tanh_
         dh = 0.0                              # only from the output layer: the truncation
         for m in range(K):
             dh += psi[m] * W_y[m, n]
-        e_c = dh * o[n] * (1.0 - tanh_c[n] * tanh_c[n])      # one-step error at c(t)
+        e_c = dh * o[n] * (1.0 - tanh_c[n] * tanh_c[n])      # one-step error e(t)
         _add_row(dW, dR, db, n, e_c, S[n])                   # Eq. (5.5), cell input
         _add_row(dW, dR, db, I + n, e_c, S[I + n])           # Eq. (5.5), input gate
         _add_row(dW, dR, db, 2 * I + n, dh * tanh_c[n] * o[n] * (1.0 - o[n]), u)   # Eq. (5.6)
@@ -266,7 +266,7 @@ class LSTM_RTRL_Numba(LSTM_RTRL):
         return self._dW, self._dR, self._db, self.dW_y, self.db_y
 
     def loss_and_gradient(self, x, y):
-        """Run whole sequences and add the gradient of their loss into the buffers (compiled).
+        """Run whole sequences; add the gradient of their loss into the gradients (compiled).
 
         Parameters
         ----------

@@ -25,7 +25,7 @@ from rnnlab.models.lstm_rtrl import LSTM_RTRL
 from rnnlab.models.lstm_rtrl_numba import LSTM_RTRL_Numba
 
 __all__ = ["bench_table", "blas_thread_steps", "bptt_cost", "engine_step_times", "exp3a_engine_times", "peak_memory_kib",
-           "rtrl_scaling", "rtrl_step_times", "run_benchmarks"]
+           "online_update_times", "rtrl_scaling", "rtrl_step_times", "run_benchmarks"]
 
 B, T, I, D = 32, 100, 32, 1
 
@@ -300,7 +300,67 @@ def engine_step_times(T=100, cells=32, sequences=(10, 200), batch=32, repeats=7)
     return result
 
 
-def rtrl_scaling(sizes=(8, 16, 32, 64, 128), frn_up_to=64, steps=50, repeats=7, fit=((16, 64), (32, 128))):
+def online_update_times(T=1000, cells=32, sequences=20, eta=0.003, clip=1.0, repeats=3):
+    """Microseconds per sequence of one online update with Adam, as the chapter's sweeps run it.
+
+    The 32-cell network of the sweeps in the compiled engine (``LSTM_RTRL_Numba``, the 1997
+    gate biases), one sequence of length ``T`` per update, each update the steps of
+    :func:`~rnnlab.training.train.train`, timed one by one: ``data`` (drawing the sequence
+    from the stream), ``gradient`` (``zero_grad`` and the compiled ``loss_and_gradient``),
+    ``checks`` (finite loss, clipping at ``clip``, the weights' size) and ``adam`` (the numpy
+    Adam step); ``update`` is their sum. ``sgd_online`` is plain gradient descent compiled as
+    a whole (``LSTM_RTRL_Numba.sgd_online``), per sequence.
+
+    Returns
+    -------
+    dict
+        ``data``, ``gradient``, ``checks``, ``adam`` (each the fastest of ``repeats`` runs of
+        ``sequences`` updates), ``update`` (their sum) and ``sgd_online`` (fastest of
+        ``repeats``), in µs per sequence, and the settings.
+
+    See chapter 5, *Real-time recurrent learning* (section *A compiled engine*).
+    """
+    from rnnlab.training.optim import Adam
+    from rnnlab.training.train import PAPER_GATE_BIASES, _check_weights, clip_grad_norm
+
+    biases = {k: np.resize(v, cells).tolist() for k, v in PAPER_GATE_BIASES.items()}
+    net = LSTM_RTRL_Numba(1, cells, 1, rng=0, init_scale=0.1, **biases)
+    adam = Adam(net, eta)
+    stream = generate_batches(T, 1, seed=1000)
+    parts = ("data", "gradient", "checks", "adam")
+
+    def run():
+        spent = dict.fromkeys(parts, 0.0)
+        for _ in range(sequences):
+            t0 = time.perf_counter()
+            x, y = next(stream)
+            t1 = time.perf_counter()
+            net.zero_grad()
+            loss = net.loss_and_gradient(x, y)
+            t2 = time.perf_counter()
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"the loss is {loss}")
+            clip_grad_norm(net, clip)
+            _check_weights(net, 1e6)
+            t3 = time.perf_counter()
+            adam.step()
+            t4 = time.perf_counter()
+            for part, (a, b) in zip(parts, ((t0, t1), (t1, t2), (t2, t3), (t3, t4))):
+                spent[part] += (b - a) / sequences * 1e6
+        return spent
+
+    run()                                  # warm-up (and numba's compilation)
+    runs = [run() for _ in range(repeats)]
+    # each part at its fastest: on a shared machine a slower run measures the others' work
+    best = {part: min(spent[part] for spent in runs) for part in parts}
+    x, y = next(generate_batches(T, sequences, seed=1))
+    sgd = _fastest_us_per_step(lambda: net.sgd_online(x, y, 1e-4), sequences, repeats)
+    return dict(best, update=sum(best.values()), sgd_online=sgd, T=T, cells=cells,
+                sequences=sequences, repeats=repeats)
+
+
+def rtrl_scaling(sizes=(8, 16, 32, 64, 128), frn_up_to=64, steps=50, repeats=7,
+                 fit=((16, 64), (32, 128))):
     """Time per step and memory of full RTRL (FRN_RTRL) and truncated RTRL (LSTM_RTRL) against I.
 
     One sequence of (at most) ``steps`` steps with a loss at every step (so every step does its full
@@ -314,8 +374,8 @@ def rtrl_scaling(sizes=(8, 16, 32, 64, 128), frn_up_to=64, steps=50, repeats=7, 
     ----------
     fit : pair of (int, int)
         The ranges of I over which the slopes of log time against log I are fitted, for
-        the FRN and for the LSTM (the LSTM's step also has a part linear in I, its 4I
-        nonlinearities, which the quadratic part outgrows only from I = 32 or so).
+        the FRN and for the LSTM (the LSTM's step also has a fixed cost, the same at every
+        I, about its time at I = 1, which the quadratic part outgrows only from I = 32 or so).
 
     Returns
     -------

@@ -57,10 +57,12 @@ __all__ = [
     "RTRL_WHY",
     "largest_solved_T",
     "markdown_table",
+    "reach_pairs",
     "reach_run",
     "reach_summary",
     "reach_sweep",
     "summarise_lag_sweep",
+    "truncation_gap",
     "truncation_table",
     "write_json",
 ]
@@ -534,14 +536,17 @@ def lstm_t100_sweep(out, settings=LSTM_T100, jobs=None, progress=True):
     return result
 
 
-# Chapter 5, exercise 11: how far truncated RTRL reaches, online and in batches, beside full BPTT.
+# Chapter 5, exercise ex-rtrl-train: how far truncated RTRL reaches, online and in batches,
+# beside full BPTT.
 # Both gradients run in compiled engines (pinned to the numpy classes by the tests), so a
 # method's budget is the same number of training sequences whatever its speed.
 _NETWORK = dict(I=32, init_scale=0.1, biases=True)
 _ADAM = dict(optimizer="adam", eta=0.05, clip=1.0, batch_size=32)     # the recipe of chapters 4 and 5
-# One sequence per update, as in 1997. Plain gradient descent does not learn T = 100 with this
-# network within 100,000 sequences at learning rates 0.01-1 (see RTRL_WHY); Adam with a
-# learning rate scaled down for single sequences does.
+# One sequence per update, as in 1997, with Adam at a learning rate scaled down for single
+# sequences. Plain online gradient descent, the paper's optimiser, is slow with this network:
+# at the paper's learning rate 1.0 and with the full gradient it needed 25,000-43,000
+# sequences at T = 100 (chapter 4, results/lstm_t100.json), more than the budget below; at
+# 0.03 with the truncated gradient it stays at chance at T = 200 (RTRL_WHY, "online SGD 0.03").
 _ONLINE = dict(optimizer="adam", eta=0.003, clip=1.0, batch_size=1)
 
 RTRL_REACH = {
@@ -592,6 +597,54 @@ RTRL_LONG = {
         "bptt-online": dict(gradient="bptt", **_ONLINE),
     },
 }
+
+
+def truncation_gap(T, n=200, seed=0, cells=32):
+    """How far the truncated gradient is from the full one at the recipe's initial weights.
+
+    The course network (``cells`` cells, weights uniform in [-0.1, 0.1], the 1997 gate
+    biases repeated over the cells, seed ``seed``) on ``n`` sequences of length ``T``
+    (stream ``seed``): its gradient with the gates' input h(t-1) held constant (truncated
+    BPTT, equal to truncated RTRL) and its full BPTT gradient, both compiled. The output
+    layer's gradient is the same in both by construction, so the gates are also compared
+    on their own.
+
+    Returns
+    -------
+    dict
+        ``cosine``, ``distance`` (:math:`\\lVert g_{trunc} - g \\rVert / \\lVert g \\rVert`)
+        over all parameters; ``gate_cosine``, ``gate_distance`` over the parameters of
+        z, i and o; ``per_parameter``: the relative distance of each parameter's gradient;
+        ``output_share``: the fraction of :math:`\\lVert g \\rVert^2` in ``W_y`` and ``b_y``.
+
+    See chapter 5, *Real-time recurrent learning* (section *Exact, and what the truncation
+    costs*).
+    """
+    biases = {name: np.resize(values, cells) for name, values in PAPER_GATE_BIASES.items()}
+    x, y = next(generate_batches(T, n, seed=seed))
+    grads = []
+    for truncate in (True, False):
+        net = LSTM_Numba(1, cells, 1, rng=seed, init_scale=0.1, truncate=truncate, **biases)
+        net.zero_grad()
+        net.loss_and_gradient(x, y)
+        grads.append({name: g.ravel().copy() for name, g in net.grads().items()})
+    cut, full = grads
+    gates = [name for name in full if name[0] in "zio"]
+
+    def compare(names):
+        a, b = (np.concatenate([g[name] for name in names]) for g in (cut, full))
+        norm = max(np.linalg.norm(b), 1e-300)
+        cosine = a @ b / max(np.linalg.norm(a), 1e-300) / norm
+        return float(cosine), float(np.linalg.norm(a - b) / norm)
+
+    cosine, distance = compare(list(full))
+    gate_cosine, gate_distance = compare(gates)
+    squares = {name: float(g @ g) for name, g in full.items()}
+    return dict(
+        T=T, cosine=cosine, distance=distance, gate_cosine=gate_cosine,
+        gate_distance=gate_distance, per_parameter={name: compare([name])[1] for name in full},
+        output_share=(squares["W_y"] + squares["b_y"]) / sum(squares.values()),
+    )
 
 
 def _check_every(T, batch_size):
@@ -696,15 +749,44 @@ def reach_summary(result):
     return rows
 
 
-def largest_solved_T(result, method, at_least=None):
-    """The largest T at which at least ``at_least`` runs of ``method`` (default: all of them) solved.
+def reach_pairs(result, T, method, baseline):
+    """Training sequences of two methods at one T, paired by seed (the seeds both solved).
+
+    Counts are multiples of the validation interval (800 sequences up to T = 100), so a
+    ratio of medians can hide what the pairs show.
+
+    Returns
+    -------
+    list of dict
+        One per seed, in seed order: ``seed``, ``sequences`` (of ``method``), ``baseline``
+        (of ``baseline``), ``difference`` (``sequences - baseline``) and ``ratio``.
 
     See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
     """
+    solved = {(r["method"], r["seed"]): r["sequences"] for r in result["runs"]
+              if r["T"] == T and r["solved"] and r["method"] in (method, baseline)}
+    seeds = sorted(seed for m, seed in solved if m == method and (baseline, seed) in solved)
+    return [dict(seed=seed, sequences=solved[method, seed], baseline=solved[baseline, seed],
+                 difference=solved[method, seed] - solved[baseline, seed],
+                 ratio=solved[method, seed] / solved[baseline, seed]) for seed in seeds]
+
+
+def largest_solved_T(result, method, at_least=None):
+    """The largest T up to which ``method`` solved at least ``at_least`` runs (default: all) at every T.
+
+    The lengths are taken in increasing order and the answer is the last one before the first
+    that falls short (``None`` if the first does), so the next length tried is one where
+    ``method`` fell short: a success at a larger T after a failure does not count. Lengths
+    between two tried ones were not tried.
+
+    See chapter 5, *Real-time recurrent learning* (section *How far does it reach?*).
+    """
+    rows = sorted((row for row in reach_summary(result) if row["method"] == method), key=lambda row: row["T"])
     best = None
-    for row in reach_summary(result):
-        if row["method"] == method and row["solved"] >= (row["runs"] if at_least is None else at_least):
-            best = row["T"] if best is None else max(best, row["T"])
+    for row in rows:
+        if row["solved"] < (row["runs"] if at_least is None else at_least):
+            break
+        best = row["T"]
     return best
 
 

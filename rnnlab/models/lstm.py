@@ -56,7 +56,7 @@ class LSTM(Model):
 
     Attributes
     ----------
-    z, i, o : Gate
+    z, i, o : rnnlab.models.gate.Gate
         Cell input (tanh), input gate and output gate (sigmoid), each with ``W``
         of shape (I, D), ``R`` of shape (I, I), ``b`` of shape (I,) and gradients.
     W_y : ndarray of shape (K, I)

@@ -414,7 +414,7 @@ def exp3a_engine_times(trials=2, T=1000, N=3, sequences=(3, 60), repeats=5):
     """Microseconds per sequence step per network of the two engines of Experiment 3a, on the same data.
 
     Both engines train ``trials`` networks online (one update per sequence) on the first
-    sequences of each trial's training stream: the numpy engine (:class:`LSTM1997`, the trials
+    sequences of each trial's training stream: the numpy engine (:class:`~rnnlab.models.lstm1997.LSTM1997`, the trials
     vectorised) on ``sequences[0]`` of them, the numba engine (one trial after the other) on
     ``sequences[1]``. The time of a run is divided by the time steps it trained, summed over
     the networks; the median over ``repeats`` runs is reported, in wall time and in processor

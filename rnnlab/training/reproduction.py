@@ -39,7 +39,7 @@ EXP3A = {
     "n_final": 10_000,
 }
 
-#: The paper's Table 4: mean sequences to ST1 and to ST2 over 10 trials, and the fraction misclassified after ST2.
+#: Mean sequences to ST1 and to ST2 over 10 trials and the fraction misclassified after ST2, per (T, N), from the paper's Table 4.
 PAPER = {(100, 3): (27_380, 39_850, 0.000195), (100, 1): (58_370, 64_330, 0.000117),
          (1000, 3): (446_850, 452_460, 0.000078)}
 
@@ -154,11 +154,11 @@ def _numpy_trials(T, N, trials, settings):
 
 
 def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
-    """Train the given trials of one row online with the paper's protocol; record ST1 and ST2.
+    r"""Train the given trials of one row online with the paper's protocol; record ST1 and ST2.
 
     After every ``check_every`` training sequences (one update each, learning rate
     ``learning_rate``) the trial's 256 test sequences decide ST1 (none misclassified,
-    |ŷ - y| < 0.2) and ST2 (ST1 and mean |ŷ - y| < 0.01); a trial that reaches ST2 stops
+    \|ŷ - y\| < 0.2) and ST2 (ST1 and mean \|ŷ - y\| < 0.01); a trial that reaches ST2 stops
     learning. Then it is scored on ``n_final`` fresh sequences.
 
     Parameters

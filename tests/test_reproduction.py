@@ -13,7 +13,7 @@ from rnnlab.models.lstm1997 import LSTM1997
 from rnnlab.losses import sigmoid
 from rnnlab.training.reproduction import (EXP3A, diagnosed_trials, exp3a_row, exp3a_table, exp3a_trace, exp3a_trials,
                                           final_snapshots, paired_test, resampled_mistakes, row_summary, snapshot,
-                                          st1_st2_gaps, trial_streams)
+                                          st1_st2_gaps, trace_table, trial_streams)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 SMALL = dict(EXP3A, max_sequences=10_000, check_every=250, n_final=400)
@@ -258,3 +258,15 @@ def test_committed_diagnostics_trace_the_committed_trials():
         for key in ("st1", "st2", "sequences", "misclassified", "w", "w_out"):
             assert t["record"][key] == row[key][k], key
         assert t["snapshots"][-1]["sequences"] == row["sequences"][k]
+
+
+def test_trace_table_names_the_cell_of_each_snapshot():
+    diagnostics = json.loads((RESULTS / "exp3a_diagnostics.json").read_text())
+    table = trace_table(diagnostics).splitlines()
+    assert len(table) == 2 + 2 * len(diagnostics["trials"])
+    assert all(line.count("|") == 10 for line in table)
+    t = diagnostics["trials"][0]
+    end = t["snapshots"][-1]
+    cell = int(np.argmax(np.abs(end["w_out"]))) + 1
+    assert table[3].startswith(f"| $T={t['T']}$, $N={t['N']}$, #{t['trial']} ({t['reason']}) | {end['sequences']:,} |")
+    assert f" | {cell} | " in table[3]

@@ -27,7 +27,7 @@ from rnnlab.training.parallel import default_jobs, run_parallel
 
 __all__ = ["EXP3A", "PAPER", "PAPER_SCORED", "diagnosed_trials", "exp3a_diagnose", "exp3a_row", "exp3a_sweep",
            "exp3a_table", "exp3a_trace", "exp3a_trials", "final_snapshots", "paired_test", "resampled_mistakes",
-           "row_summary", "snapshot", "st1_st2_gaps", "trial_streams"]
+           "row_summary", "snapshot", "st1_st2_gaps", "trace_table", "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
 EXP3A = {
@@ -589,8 +589,8 @@ def diagnosed_trials(result, gap_factor=10):
     - every T = 100, N = 3 trial that needed more sequences to ST1 than the slowest N = 1
       trial ("slow N = 3"), with its paired N = 1 trial (same weights and noise).
 
-    The T = 1000 rows are traced only for the first reason: a trace there reruns about ten
-    times the steps of a T = 100 trial per sequence, tens of minutes for a slow trial.
+    The T = 1000 rows are traced only for the first reason: a trace reruns the whole trial,
+    and a slow trial there takes minutes of processor time.
 
     Returns
     -------
@@ -617,6 +617,28 @@ def diagnosed_trials(result, gap_factor=10):
     for T, N, k, reason in chosen:
         unique.setdefault((T, N, k), []).append(reason)
     return [(T, N, k, ", ".join(reasons)) for (T, N, k), reasons in unique.items()]
+
+
+def trace_table(diagnostics):
+    """The traced trials of :func:`exp3a_diagnose` halfway and at the end, as a MyST Markdown table.
+
+    Each line names the cell the output unit weighs most in that snapshot (largest
+    ``|w_out|``, cells numbered from 1 as in the gate biases -1, -3, -5), which can change
+    along training, and gives that cell's state per class, its spread, its input gate
+    during the noise and its output gate at the end.
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    lines = ["| trial | sequences | misclassified | mean error | weight norm | cell | $s_c$, class 1 / 2 | spread | "
+             "$y^{in}$ noise / $y^{out}$ end |", "|" + "---|" * 9]
+    for t in diagnostics["trials"]:
+        for s in (t["snapshots"][len(t["snapshots"]) // 2], t["snapshots"][-1]):     # halfway and at the end
+            c = int(np.argmax(np.abs(s["w_out"])))
+            lines.append(f"| $T={t['T']}$, $N={t['N']}$, #{t['trial']} ({t['reason']}) | {s['sequences']:,} | "
+                         f"{s['misclassified']:.3f} | {s['mean_error']:.3f} | {s['weight_norm']:.1f} | {c + 1} | "
+                         f"{s['state_class1'][c]:.1f} / {s['state_class2'][c]:.1f} | {s['state_spread'][c]:.2f} | "
+                         f"{s['input_gate_noise'][c]:.3f} / {s['output_gate_end'][c]:.3f} |")
+    return "\n".join(lines)
 
 
 def exp3a_diagnose(results, out, settings=None, jobs=None, progress=True, command="exp3a_diagnose"):

@@ -163,10 +163,11 @@ def test_bridging_data_budgets_lengths_and_reach(monkeypatch):
     assert (rtrl["Ts"], rtrl["budget"], rtrl["trained"], rtrl["reach"]) == ([1, 10, 100], 20_000, 22_400, 10)
     full = entries["full-online"]                          # both files, only the full-gradient online method
     assert (full["Ts"], full["trained"], full["reach"]) == ([200, 500, 1000], 22_400, 500)
+    assert full["best"] == 500 and (entries["frn-015"]["reach"], entries["frn-015"]["best"]) == (1, 5)
     paper = entries["lstm1997"]                            # N = 1 at T = 100, N = 3 at T = 1000
     assert paper["Ts"] == [100, 1000] and paper["acc"] == [[1.0, 0.997], [0.999, 0.998]]
     assert (paper["budget"], paper["trained"], paper["reach"]) == (1_500_000, 1_454_500, 1000)
     table = experiments.bridging_table(groups).splitlines()
     assert len(table) == 2 + 9
-    assert "| LSTM, full gradient, online | 200, 500, 1,000 | 20,000 | 22,400 | 500 |" in table
+    assert "| LSTM, full gradient, online | 200, 500, 1,000 | 20,000 | 22,400 | 500 | 500 |" in table
     assert table[2].startswith("| FRN, weights ±0.01 | 1, 2, 5 |")

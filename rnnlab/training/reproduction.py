@@ -40,11 +40,12 @@ EXP3A = {
     "n_final": 10_000,
 }
 
-#: The paper's Table 4: mean sequences to ST1 and to ST2 over 10 trials, and the fraction misclassified after ST2.
+#: Table 4 of the paper, per row (T, N) -- mean sequences to ST1 and to ST2 over 10 trials, and the fraction
+#: misclassified after ST2.
 PAPER = {(100, 3): (27_380, 39_850, 0.000195), (100, 1): (58_370, 64_330, 0.000117),
          (1000, 3): (446_850, 452_460, 0.000078)}
 
-#: The paper's final score: each of its 10 trials on 2,560 further sequences after ST2
+#: How the paper took its final score -- each of its 10 trials on 2,560 further sequences after ST2
 #: (its fractions are 5, 3 and 2 mistakes in 25,600).
 PAPER_SCORED = dict(trials=10, per_trial=2_560)
 
@@ -163,7 +164,7 @@ def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
 
     After every ``check_every`` training sequences (one update each, learning rate
     ``learning_rate``) the trial's 256 test sequences decide ST1 (none misclassified,
-    |ŷ - y| < 0.2) and ST2 (ST1 and mean |ŷ - y| < 0.01); a trial that reaches ST2 stops
+    ``|ŷ - y| < 0.2``) and ST2 (ST1 and mean ``|ŷ - y| < 0.01``); a trial that reaches ST2 stops
     learning. Then it is scored on ``n_final`` fresh sequences.
 
     Parameters

@@ -191,3 +191,68 @@ def test_reach_pairs_of_the_committed_sweep():
     result = json.loads((RESULTS / "rtrl_reach.json").read_text())
     pairs = reach_pairs(result, 50, "rtrl-batch", "bptt-batch")
     assert len(pairs) == 3 and all(p["difference"] % 800 == 0 for p in pairs)
+
+
+def test_bridging_reach_needs_every_shorter_length_solved():
+    from rnnlab.training.experiments import bridging_reach
+
+    Ts = [1, 2, 5, 10, 20]
+    assert bridging_reach(Ts, [[1.0, 1.0], [1.0, 0.995], [0.98, 1.0], [1.0, 1.0], [0.5, 0.5]]) == 2   # 10 not counted
+    assert bridging_reach(Ts, [[1.0, 1.0]] * 5) == 20
+    assert bridging_reach(Ts, [[0.9, 1.0]] + [[1.0, 1.0]] * 4) == 0
+    assert bridging_reach([200, 500], [[0.99, 1.0], [0.999, 0.8]]) == 200
+
+
+def fake_sweeps():
+    """Tiny stand-ins for every results file bridging_data reads."""
+    def lag(configs):
+        grid = dict(FRN_LAG_GRID, configs={c: dict(init_scale=0.1, Ts=list(accs)) for c, accs in configs.items()},
+                    etas=[0.5], checkpoints=[10, 20], seeds=[0, 1], batch_size=32, n_test=100)
+        records = [dict(config=c, T=T, eta=0.5, seed=seed, val_acc=[a, a], test_acc=[a, a])
+                   for c, accs in configs.items() for T, a in accs.items() for seed in (0, 1)]
+        return dict(grid=grid, records=records)
+
+    def runs(methods, results):
+        settings = dict(max_sequences=20_000, methods={m: {} for m in methods})
+        return dict(settings=settings, runs=[dict(T=T, method=m, test_acc=a, sequences=n) for T, m, a, n in results])
+
+    uniform = {1: 1.0, 2: 1.0, 5: 0.6}
+    return {
+        "frn_lag": lag({"uniform ±0.01": uniform, "uniform ±0.15": {1: 1.0, 2: 0.9, 5: 1.0},
+                        "orthogonal R": {5: 1.0, 10: 1.0}, "identity R": {5: 1.0}}),
+        "jordan_lag": lag({"uniform ±0.15": uniform}),
+        "rtrl_reach": runs(["bptt-batch", "rtrl-batch", "rtrl-online"],
+                           [(T, m, 1.0 if T < 100 else 0.5, 800 if T < 100 else 22_400)
+                            for m in ("bptt-batch", "rtrl-batch", "rtrl-online") for T in (1, 10, 100)]),
+        "rtrl_why": runs(["online Adam, full gradient", "recipe"],
+                         [(200, "online Adam, full gradient", 0.995, 3200), (200, "recipe", 1.0, 90_000)]),
+        "rtrl_long": runs(["bptt-online"], [(500, "bptt-online", 0.999, 20_800), (1000, "bptt-online", 0.7, 22_400)]),
+        "exp3a": dict(settings=dict(max_sequences=1_500_000), rows=[
+            dict(T=100, N=3, misclassified=[0.5], sequences=[9]),
+            dict(T=1000, N=3, misclassified=[0.001, 0.002], sequences=[300_000, 1_454_500]),
+            dict(T=100, N=1, misclassified=[0.0, 0.003], sequences=[30_000, 80_000])]),
+    }
+
+
+def test_bridging_data_budgets_lengths_and_reach(monkeypatch):
+    import rnnlab.training.experiments as experiments
+
+    sweeps = fake_sweeps()
+    monkeypatch.setattr(experiments, "load_results", lambda name: sweeps[name])
+    groups = experiments.bridging_data()
+    entries = {e["key"]: e for series in groups.values() for e in series}
+    assert list(groups) == ["plain", "lstm"] and len(entries) == 9
+    assert (entries["frn-001"]["reach"], entries["frn-015"]["reach"], entries["frn-orthogonal"]["reach"]) == (2, 1, 10)
+    assert entries["frn-001"]["budget"] == entries["frn-001"]["trained"] == 20 * 32
+    rtrl = entries["rtrl-online"]
+    assert (rtrl["Ts"], rtrl["budget"], rtrl["trained"], rtrl["reach"]) == ([1, 10, 100], 20_000, 22_400, 10)
+    full = entries["full-online"]                          # both files, only the full-gradient online method
+    assert (full["Ts"], full["trained"], full["reach"]) == ([200, 500, 1000], 22_400, 500)
+    assert full["best"] == 500 and (entries["frn-015"]["reach"], entries["frn-015"]["best"]) == (1, 5)
+    paper = entries["lstm1997"]                            # N = 1 at T = 100, N = 3 at T = 1000
+    assert paper["Ts"] == [100, 1000] and paper["acc"] == [[1.0, 0.997], [0.999, 0.998]]
+    assert (paper["budget"], paper["trained"], paper["reach"]) == (1_500_000, 1_454_500, 1000)
+    table = experiments.bridging_table(groups).splitlines()
+    assert len(table) == 2 + 9
+    assert "| LSTM, full gradient, online | 200, 500, 1,000 | 20,000 | 22,400 | 500 | 500 |" in table
+    assert table[2].startswith("| FRN, weights ±0.01 | 1, 2, 5 |")

@@ -41,6 +41,8 @@ __all__ = [
     "lag_sweep",
     "LATCHING",
     "bridging_data",
+    "bridging_reach",
+    "bridging_table",
     "lag_limits",
     "latching_run",
     "latching_sweep",
@@ -337,38 +339,68 @@ def lag_limits(rows):
     return out
 
 
-def bridging_data():
+def bridging_reach(Ts, acc, target=0.99):
+    """The largest T such that every tested T' <= T was solved by every seed (accuracy >= ``target``); 0 if none.
+
+    Parameters
+    ----------
+    Ts : sequence of int
+        The lengths tested, ascending.
+    acc : sequence of sequence of float
+        The test accuracies of the seeds at each length.
+
+    See chapter 6, section *How far each network bridges*.
+    """
+    reach = 0
+    for T, accuracies in zip(Ts, acc):
+        if min(accuracies) < target:
+            break
+        reach = T
+    return reach
+
+
+def bridging_data(target=0.99):
     """How far each network of the book bridges: test accuracy against T, per seed, from the committed sweeps.
 
     Returns
     -------
     dict of str to list of dict
         Two groups, ``"plain"`` (the FRN and the Jordan network, chapters 2 and 3) and
-        ``"lstm"`` (the LSTM, chapters 4 to 6); each entry has a ``key``, a ``label``, the ``budget``
-        of training sequences per run, the lengths ``Ts`` and ``acc``, the test accuracies
-        of the seeds or trials at each length.
+        ``"lstm"`` (the LSTM, chapters 4 to 6). Each entry has a ``key``, a ``label``, the
+        ``budget`` of training sequences per run as configured, ``trained``: the largest
+        number of sequences a run actually trained (above the budget when a method checks
+        its target in steps), the lengths ``Ts`` that were run, ``acc``: the test accuracies
+        of the seeds or trials at each length, ``reach`` (:func:`bridging_reach`) and
+        ``best``: the largest tested T that at least one seed solved (0 if none), which can
+        lie beyond the reach.
 
     See chapter 6, section *How far each network bridges*.
     """
+    def entry(key, label, budget, trained, Ts, acc):
+        solved = [T for T, accuracies in zip(Ts, acc) if max(accuracies) >= target]
+        return dict(key=key, label=label, budget=int(budget), trained=int(trained), Ts=Ts, acc=acc,
+                    reach=bridging_reach(Ts, acc, target), best=max(solved, default=0))
+
     def from_lag(name, config, label, key):
-        rows = [r for r in summarise_lag_sweep(load_results(name)) if r["config"] == config]
-        grid = load_results(name)["grid"]
-        budget = max(grid["checkpoints"]) * grid["batch_size"]
-        return dict(key=key, label=label, budget=budget, Ts=[r["T"] for r in rows], acc=[r["test_acc"] for r in rows])
+        result = load_results(name)
+        rows = [r for r in summarise_lag_sweep(result) if r["config"] == config]
+        budget = max(result["grid"]["checkpoints"]) * result["grid"]["batch_size"]
+        return entry(key, label, budget, budget, [r["T"] for r in rows], [r["test_acc"] for r in rows])
 
     def from_runs(results, methods, label, key):
         runs = [r for result in results for r in result["runs"] if r["method"] in methods]
         Ts = sorted({r["T"] for r in runs})
-        budget = max(result["settings"]["max_sequences"] for result in results)
-        return dict(key=key, label=label, budget=budget, Ts=Ts,
-                    acc=[[r["test_acc"] for r in runs if r["T"] == T] for T in Ts])
+        budget = max(result["settings"]["methods"][m].get("max_sequences", result["settings"]["max_sequences"])
+                     for result in results for m in methods if m in result["settings"]["methods"])
+        return entry(key, label, budget, max(r["sequences"] for r in runs), Ts,
+                     [[r["test_acc"] for r in runs if r["T"] == T] for T in Ts])
 
     reach, why, long = load_results("rtrl_reach"), load_results("rtrl_why"), load_results("rtrl_long")
     exp3a = load_results("exp3a")
     rows = sorted((r for r in exp3a["rows"] if (r["T"], r["N"]) in ((100, 1), (1000, 3))), key=lambda r: r["T"])
-    paper = dict(key="lstm1997", label="1997 network, truncated RTRL online (N = 3 at T = 1000)",
-                 budget=exp3a["settings"]["max_sequences"], Ts=[r["T"] for r in rows],
-                 acc=[[1.0 - m for m in r["misclassified"]] for r in rows])
+    paper = entry("lstm1997", "1997 network, truncated RTRL online (N = 3 at T = 1000)",
+                  exp3a["settings"]["max_sequences"], max(n for r in rows for n in r["sequences"]),
+                  [r["T"] for r in rows], [[1.0 - m for m in r["misclassified"]] for r in rows])
     return {
         "plain": [from_lag("frn_lag", "uniform ±0.01", "FRN, weights ±0.01", "frn-001"),
                   from_lag("frn_lag", "uniform ±0.15", "FRN, weights ±0.15", "frn-015"),
@@ -381,6 +413,20 @@ def bridging_data():
                            "full-online"),
                  paper],
     }
+
+
+def bridging_table(groups):
+    """The entries of :func:`bridging_data` as a MyST Markdown table: lengths run, budget, most trained, reach.
+
+    Every length that was run is listed: the reach depends on all of them.
+
+    See chapter 6, section *How far each network bridges*.
+    """
+    rows = [[e["label"], ", ".join(f"{T:,}" for T in e["Ts"]), f"{e['budget']:,}", f"{e['trained']:,}",
+             f"{e['reach']:,}", f"{e['best']:,}"]
+            for series in groups.values() for e in series]
+    return markdown_table(["network and learning", "lengths $T$ run", "budget (sequences per run)",
+                           "most sequences trained", "reach (every seed)", "longest solved by a seed"], rows)
 
 
 # Chapter 3: the latching dilemma. FRNs trained on one length (10) or on lengths varying

@@ -19,14 +19,15 @@ import time
 
 import numpy as np
 
-from rnnlab._validation import check_positive_int
+from rnnlab._validation import as_generator, check_positive_int
 from rnnlab.data import generate_data
 from rnnlab.models.lstm1997 import LSTM1997, stopping_criteria
 from rnnlab.training.experiments import machine_description, write_json
 from rnnlab.training.parallel import default_jobs, run_parallel
 
-__all__ = ["EXP3A", "PAPER", "diagnosed_trials", "exp3a_diagnose", "exp3a_row", "exp3a_sweep", "exp3a_table",
-           "exp3a_trace", "exp3a_trials", "paired_test", "row_summary", "snapshot", "trial_streams"]
+__all__ = ["EXP3A", "PAPER", "PAPER_SCORED", "diagnosed_trials", "exp3a_diagnose", "exp3a_row", "exp3a_sweep",
+           "exp3a_table", "exp3a_trace", "exp3a_trials", "final_snapshots", "paired_test", "resampled_mistakes",
+           "row_summary", "snapshot", "st1_st2_gaps", "trace_table", "trial_streams"]
 
 # Chapter 6: Experiment 3a of Hochreiter & Schmidhuber (1997), the paper's protocol.
 EXP3A = {
@@ -39,9 +40,14 @@ EXP3A = {
     "n_final": 10_000,
 }
 
-#: Mean sequences to ST1 and to ST2 over 10 trials and the fraction misclassified after ST2, per (T, N), from the paper's Table 4.
+#: Table 4 of the paper, per row (T, N) -- mean sequences to ST1 and to ST2 over 10 trials, and the fraction
+#: misclassified after ST2.
 PAPER = {(100, 3): (27_380, 39_850, 0.000195), (100, 1): (58_370, 64_330, 0.000117),
          (1000, 3): (446_850, 452_460, 0.000078)}
+
+#: How the paper took its final score -- each of its 10 trials on 2,560 further sequences after ST2
+#: (its fractions are 5, 3 and 2 mistakes in 25,600).
+PAPER_SCORED = dict(trials=10, per_trial=2_560)
 
 
 def trial_streams(T, N, trial, settings=EXP3A):
@@ -158,7 +164,7 @@ def exp3a_trials(T, N, trials, settings=EXP3A, engine="numba"):
 
     After every ``check_every`` training sequences (one update each, learning rate
     ``learning_rate``) the trial's 256 test sequences decide ST1 (none misclassified,
-    \|ŷ - y\| < 0.2) and ST2 (ST1 and mean \|ŷ - y\| < 0.01); a trial that reaches ST2 stops
+    ``|ŷ - y| < 0.2``) and ST2 (ST1 and mean ``|ŷ - y| < 0.01``); a trial that reaches ST2 stops
     learning. Then it is scored on ``n_final`` fresh sequences.
 
     Parameters
@@ -310,12 +316,69 @@ def exp3a_table(result, paper=PAPER):
     return "\n".join(lines)
 
 
-def paired_test(result, T=100, key="st1", ns=(3, 1)):
+def resampled_mistakes(result, paper=PAPER, scored=PAPER_SCORED, draws=200_000, rng=0):
+    """Could our trials, scored as the paper scored its own, make as few mistakes as the paper reports?
+
+    The paper scored each of its ``scored["trials"]`` trials on ``scored["per_trial"]`` further
+    sequences after ST2, so its fractions are k mistakes in ``trials * per_trial``. Each draw
+    picks that many of our trials that reached ST2 (with replacement) and gives each
+    ``per_trial`` sequences, misclassified independently with the rate the trial showed on its
+    ``n_final`` fresh sequences (binomial); it counts how often the total is at most k.
+
+    Parameters
+    ----------
+    result : dict
+        A results file of :func:`exp3a_sweep`.
+    paper, scored : dict
+        The paper's Table 4 (:data:`PAPER`) and final score (:data:`PAPER_SCORED`).
+    draws : int, default 200_000
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the draws (seeded: the chapter's numbers are reproducible).
+
+    Returns
+    -------
+    list of dict
+        One per row: ``T``, ``N``, ``paper_wrong`` (k), ``paper_scored``, ``expected`` (our
+        pooled rate times ``paper_scored``) and ``p`` (the fraction of draws with at most k
+        mistakes).
+
+    See chapter 6, *Reproducing Experiment 3a*.
+    """
+    rng, draws = as_generator(rng), check_positive_int("draws", draws)
+    trials, per_trial = scored["trials"], scored["per_trial"]
+    out = []
+    for row in result["rows"]:
+        rates = np.array([m for m, s in zip(row["misclassified"], row["st2"]) if s is not None])
+        if not len(rates):
+            raise ValueError(f"row T = {row['T']}, N = {row['N']}: no trial reached ST2, nothing to resample")
+        k = int(round(paper[(row["T"], row["N"])][2] * trials * per_trial))
+        wrong = rng.binomial(per_trial, rates[rng.integers(0, len(rates), (draws, trials))]).sum(axis=1)
+        out.append(dict(T=row["T"], N=row["N"], paper_wrong=k, paper_scored=trials * per_trial,
+                        expected=float(rates.mean() * trials * per_trial), p=float(np.mean(wrong <= k))))
+    return out
+
+
+def paired_test(result, T=100, key="st1", ns=(3, 1), draws=20_000, rng=0):
     """N = 3 against N = 1 trial by trial (same weights and noise): Wilcoxon signed-rank and sign test.
 
     A trial that did not reach the criterion within the budget counts as slower than every
     trial that did (its count is set above the budget); a pair where neither reached it is a tie.
-    Ties (equal counts) are dropped, as in Wilcoxon's original test.
+    Ties (equal counts) are dropped, as in Wilcoxon's original test. Beside the paired tests,
+    what pairing is worth: the rank correlation of the two counts within pairs and the
+    unpaired Mann–Whitney test of the same counts; and the ratio of the two rows' means,
+    the statistic the paper's table gives, with a paired-bootstrap interval.
+
+    Parameters
+    ----------
+    result : dict
+        A results file of :func:`exp3a_sweep` with rows T, ``ns[0]`` and T, ``ns[1]``.
+    T : int
+    key : {"st1", "st2"}
+    ns : pair of int
+    draws : int, default 20_000
+        Bootstrap resamples of the pairs.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the bootstrap (seeded: the chapter's numbers are reproducible).
 
     Returns
     -------
@@ -324,11 +387,15 @@ def paired_test(result, T=100, key="st1", ns=(3, 1)):
         ``wilcoxon_p`` and ``sign_p`` (two-sided), ``median_ratio`` of the paired counts
         (N = ns[0] over N = ns[1]) with a distribution-free interval of at least 95 %
         ``ratio_low``, ``ratio_high`` (order statistics, the sign test inverted) and its
-        exact ``coverage`` (``None`` for fewer than 6 pairs).
+        exact ``coverage`` (``None`` for fewer than 6 pairs); ``spearman`` and ``spearman_p``
+        (rank correlation of the counts within pairs), ``mannwhitney_p`` (two-sided, the rows
+        as independent samples); ``ratio_of_means`` (mean of the N = ns[0] counts over the
+        mean of the N = ns[1] counts) with a 95 % percentile interval ``means_low``,
+        ``means_high`` from ``draws`` resamples of whole pairs.
 
     See chapter 6, *Reproducing Experiment 3a*.
     """
-    from scipy.stats import binom, binomtest, wilcoxon
+    from scipy.stats import binom, binomtest, mannwhitneyu, spearmanr, wilcoxon
 
     rows = {r["N"]: r for r in result["rows"] if r["T"] == T}
     if any(n not in rows for n in ns):
@@ -336,6 +403,7 @@ def paired_test(result, T=100, key="st1", ns=(3, 1)):
     a, b = rows[ns[0]], rows[ns[1]]
     if a["trials"] != b["trials"]:
         raise ValueError(f"expected the same trials in both rows; got {a['trials']} and {b['trials']}")
+    rng, draws = as_generator(rng), check_positive_int("draws", draws)
     beyond = result["settings"]["max_sequences"] + result["settings"]["check_every"]
     x = np.array([beyond if v is None else v for v in a[key]], dtype=float)
     y = np.array([beyond if v is None else v for v in b[key]], dtype=float)
@@ -346,15 +414,70 @@ def paired_test(result, T=100, key="st1", ns=(3, 1)):
     k = int(np.sum(binom.cdf(np.arange(n), n, 0.5) <= 0.025))     # largest k with P(Bin(n, 1/2) < k) <= 2.5 %
     interval = (float(ratios[k - 1]), float(ratios[n - k]), float(1 - 2 * binom.cdf(k - 1, n, 0.5))) if k else (
         None, None, None)
+    pairs = rng.integers(0, n, size=(draws, n))                   # resample whole pairs
+    boot = x[pairs].mean(axis=1) / y[pairs].mean(axis=1)
+    rho = spearmanr(x, y)
     return dict(T=T, key=key, pairs=n, faster=faster, slower=slower, ties=n - faster - slower,
                 wilcoxon_p=float(wilcoxon(x, y, zero_method="wilcox").pvalue) if faster + slower else 1.0,
                 sign_p=float(binomtest(faster, faster + slower, 0.5).pvalue) if faster + slower else 1.0,
                 median_ratio=float(np.median(ratios)), ratio_low=interval[0], ratio_high=interval[1],
-                coverage=interval[2])
+                coverage=interval[2], spearman=float(rho.statistic), spearman_p=float(rho.pvalue),
+                mannwhitney_p=float(mannwhitneyu(x, y, alternative="two-sided").pvalue),
+                ratio_of_means=float(x.mean() / y.mean()), means_low=float(np.percentile(boot, 2.5)),
+                means_high=float(np.percentile(boot, 97.5)))
+
+
+def st1_st2_gaps(result, gap_factor=10):
+    """Sequences from ST1 to ST2 in each row, and the trials whose gap is long.
+
+    Returns
+    -------
+    list of dict
+        One per row: ``T``, ``N``, ``median`` gap over the trials that reached both criteria,
+        and ``long``: a list of ``(trial, gap)`` for the trials whose gap exceeds
+        ``gap_factor`` times the median.
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    out = []
+    for row in result["rows"]:
+        gaps = [(k, b - a) for k, a, b in zip(row["trials"], row["st1"], row["st2"]) if a is not None and b is not None]
+        median = float(np.median([g for _, g in gaps])) if gaps else None
+        out.append(dict(T=row["T"], N=row["N"], median=median,
+                        long=[(k, g) for k, g in gaps if g > gap_factor * median] if gaps else []))
+    return out
+
+
+def _test_run(net, x, lengths, N):
+    """Run one network over padded test sequences: final states, gates and outputs, and the state after t = N."""
+    C, (B, T_max) = net.C, x.shape
+    y_prev, s = net._zero_state(B)
+    s_end, out_end, y_hat, s_written = np.zeros((B, C)), np.zeros((B, C)), np.zeros(B), np.zeros((B, C))
+    in_write, in_rest, rest_count = np.zeros(C), np.zeros(C), 0
+    for t in range(T_max):
+        _, y_out, s, _, _, out, y_prev = net._step(x[None, :, t], y_prev, s)
+        y_in = y_prev[0, :, C:2 * C]                                          # (B, C)
+        live = t < lengths
+        if t < N:
+            in_write += y_in.mean(axis=0) / N
+        else:
+            in_rest += y_in[live].sum(axis=0)
+            rest_count += live.sum()
+        if t == N - 1:
+            s_written = s[0].copy()
+        end = lengths - 1 == t
+        s_end[end], out_end[end], y_hat[end] = s[0, end], y_out[0, end], out[0, end]
+    return dict(s_end=s_end, out_end=out_end, y_hat=y_hat, s_written=s_written, in_write=in_write,
+                in_noise=in_rest / max(rest_count, 1))
 
 
 def snapshot(w, w_out, test, N):
     """What one network does on its test set: errors, weight norms, cell states and gate activations.
+
+    The test set is run twice: as it is, and with the noise zeroed (every element after the
+    first N set to 0), which separates what the noise does to a cell state from what the
+    network's own weights do (a bias on the cell input, for instance, makes the state drift
+    whatever the input).
 
     Parameters
     ----------
@@ -375,22 +498,12 @@ def snapshot(w, w_out, test, N):
     x, lengths, y = test
     net = LSTM1997(1)
     net.w[0], net.w_out[0] = w, w_out
-    C, (B, T_max) = net.C, x.shape
-    y_prev, s = net._zero_state(B)
-    s_end, out_end, y_hat = np.zeros((B, C)), np.zeros((B, C)), np.zeros(B)
-    in_write, in_rest, rest_count = np.zeros(C), np.zeros(C), 0
-    for t in range(T_max):
-        _, y_out, s, _, _, out, y_prev = net._step(x[None, :, t], y_prev, s)
-        y_in = y_prev[0, :, C:2 * C]                                          # (B, C)
-        live = t < lengths
-        if t < N:
-            in_write += y_in.mean(axis=0) / N
-        else:
-            in_rest += y_in[live].sum(axis=0)
-            rest_count += live.sum()
-        end = lengths - 1 == t
-        s_end[end], out_end[end], y_hat[end] = s[0, end], y_out[0, end], out[0, end]
-    error = np.abs(y_hat - y)
+    C = net.C
+    run = _test_run(net, x, lengths, N)
+    quiet_x = np.array(x, dtype=float)
+    quiet_x[:, N:] = 0.0                                   # the class elements only, no noise
+    quiet = _test_run(net, quiet_x, lengths, N)["s_end"]
+    s_end, error = run["s_end"], np.abs(run["y_hat"] - y)
     one, zero = y == 1.0, y == 0.0
 
     def cells(a):
@@ -399,12 +512,36 @@ def snapshot(w, w_out, test, N):
     return dict(
         misclassified=float(np.mean(error >= 0.2)), mean_error=float(error.mean()),
         weight_norm=float(np.sqrt(np.sum(w ** 2) + np.sum(w_out ** 2))), w_out=cells(w_out),
-        input_bias=cells(w[C:2 * C, -1]), output_bias=cells(w[2 * C:, -1]),
+        cell_bias=cells(w[:C, -1]), input_bias=cells(w[C:2 * C, -1]), output_bias=cells(w[2 * C:, -1]),
+        state_written=cells(np.abs(run["s_written"]).mean(axis=0)),
         state_class1=cells(s_end[one].mean(axis=0)), state_class2=cells(s_end[zero].mean(axis=0)),
         state_spread=cells(np.sqrt(0.5 * (s_end[one].var(axis=0) + s_end[zero].var(axis=0)))),
-        input_gate_write=cells(in_write), input_gate_noise=cells(in_rest / max(rest_count, 1)),
-        output_gate_end=cells(out_end.mean(axis=0)),
+        state_quiet_class1=cells(quiet[one].mean(axis=0)), state_quiet_class2=cells(quiet[zero].mean(axis=0)),
+        input_gate_write=cells(run["in_write"]), input_gate_noise=cells(run["in_noise"]),
+        output_gate_end=cells(run["out_end"].mean(axis=0)),
     )
+
+
+def final_snapshots(result, T, N):
+    """:func:`snapshot` of every trial's final network in one row of a results file, on its own test set.
+
+    Returns
+    -------
+    list of dict
+        One snapshot per trial, in the row's order, each with ``trial`` and ``cell``: the
+        cell the output unit weighs most (largest ``|w_out|``).
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    rows = {(r["T"], r["N"]): r for r in result["rows"]}
+    if (T, N) not in rows:
+        raise ValueError(f"expected a row T = {T}, N = {N}; got rows {sorted(rows)}")
+    row, settings = rows[(T, N)], result["settings"]
+    out = []
+    for k, w, w_out in zip(row["trials"], row["w"], row["w_out"]):
+        _, test = trial_streams(T, N, k, settings)
+        out.append(dict(trial=k, cell=int(np.argmax(np.abs(w_out)))) | snapshot(np.array(w), np.array(w_out), test, N))
+    return out
 
 
 def exp3a_trace(T, N, trial, settings=EXP3A, snapshots=200):
@@ -414,10 +551,15 @@ def exp3a_trace(T, N, trial, settings=EXP3A, snapshots=200):
     every ``check_every`` multiple chosen so that at most about ``snapshots`` are taken, and at
     the end, the trial's 256 test sequences are run through the numpy reference
     :class:`~rnnlab.models.lstm1997.LSTM1997` and the snapshot records: the misclassified
-    fraction and mean absolute error, the norm of all weights, the output weights and the gate
-    biases, per cell the mean final cell state :math:`s_c` for each class and its spread within
-    a class, the mean input-gate activation while the class is written (t <= N) and during the
-    noise (t > N), and the mean output-gate activation at the last step.
+    fraction and mean absolute error, the norm of all weights, the output weights
+    (``w_out``), the biases of the cell inputs and the gates (``cell_bias``, ``input_bias``,
+    ``output_bias``), and per cell: the mean :math:`|s_c|` once the class is written
+    (t = N, ``state_written``), the mean final cell state :math:`s_c` for each class
+    (``state_class1``, ``state_class2``) and its spread within a class (``state_spread``),
+    the same means with the noise zeroed (``state_quiet_class1``, ``state_quiet_class2``),
+    the mean input-gate activation while the class is written (t <= N, ``input_gate_write``)
+    and during the noise (t > N, ``input_gate_noise``), and the mean output-gate activation
+    at the last step (``output_gate_end``).
 
     Returns
     -------
@@ -448,7 +590,8 @@ def diagnosed_trials(result, gap_factor=10):
     - every T = 100, N = 3 trial that needed more sequences to ST1 than the slowest N = 1
       trial ("slow N = 3"), with its paired N = 1 trial (same weights and noise).
 
-    The T = 1000 rows are traced only for the first reason: a trace there costs minutes.
+    The T = 1000 rows are traced only for the first reason: a trace reruns the whole trial,
+    and a slow trial there takes minutes of processor time.
 
     Returns
     -------
@@ -457,12 +600,12 @@ def diagnosed_trials(result, gap_factor=10):
     See chapter 6, *Reproducing Experiment 3a*.
     """
     chosen = []
-    for row in result["rows"]:
-        gaps = [b - a for a, b in zip(row["st1"], row["st2"]) if a is not None and b is not None]
+    for row, gaps in zip(result["rows"], st1_st2_gaps(result, gap_factor)):
+        long = dict(gaps["long"])
         for k, st1, st2 in zip(row["trials"], row["st1"], row["st2"]):
             if st1 is not None and st2 is None:
                 chosen.append((row["T"], row["N"], k, "ST1 but not ST2"))
-            elif row["T"] == 100 and st2 is not None and st2 - st1 > gap_factor * np.median(gaps):
+            elif row["T"] == 100 and k in long:
                 chosen.append((row["T"], row["N"], k, "long ST1 to ST2"))
     rows = {(r["T"], r["N"]): r for r in result["rows"]}
     if (100, 3) in rows and (100, 1) in rows:
@@ -475,6 +618,28 @@ def diagnosed_trials(result, gap_factor=10):
     for T, N, k, reason in chosen:
         unique.setdefault((T, N, k), []).append(reason)
     return [(T, N, k, ", ".join(reasons)) for (T, N, k), reasons in unique.items()]
+
+
+def trace_table(diagnostics):
+    """The traced trials of :func:`exp3a_diagnose` halfway and at the end, as a MyST Markdown table.
+
+    Each line names the cell the output unit weighs most in that snapshot (largest
+    ``|w_out|``, cells numbered from 1 as in the gate biases -1, -3, -5), which can change
+    along training, and gives that cell's state per class, its spread, its input gate
+    during the noise and its output gate at the end.
+
+    See chapter 6, *Reproducing Experiment 3a* (section *Two ways to fail*).
+    """
+    lines = ["| trial | sequences | misclassified | mean error | weight norm | cell | $s_c$, class 1 / 2 | spread | "
+             "$y^{in}$ noise / $y^{out}$ end |", "|" + "---|" * 9]
+    for t in diagnostics["trials"]:
+        for s in (t["snapshots"][len(t["snapshots"]) // 2], t["snapshots"][-1]):     # halfway and at the end
+            c = int(np.argmax(np.abs(s["w_out"])))
+            lines.append(f"| $T={t['T']}$, $N={t['N']}$, #{t['trial']} ({t['reason']}) | {s['sequences']:,} | "
+                         f"{s['misclassified']:.3f} | {s['mean_error']:.3f} | {s['weight_norm']:.1f} | {c + 1} | "
+                         f"{s['state_class1'][c]:.1f} / {s['state_class2'][c]:.1f} | {s['state_spread'][c]:.2f} | "
+                         f"{s['input_gate_noise'][c]:.3f} / {s['output_gate_end'][c]:.3f} |")
+    return "\n".join(lines)
 
 
 def exp3a_diagnose(results, out, settings=None, jobs=None, progress=True, command="exp3a_diagnose"):

@@ -28,8 +28,8 @@ from rnnlab._validation import (
 )
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
 
-__all__ = ["DivergenceError", "GradientCheckError", "GradCheckResult", "Model", "Parametric", "central_difference",
-           "init_uniform"]
+__all__ = ["DivergenceError", "GradientCheckError", "GradCheckResult", "Model", "OnlineModel", "Parametric",
+           "central_difference", "init_uniform"]
 
 
 class DivergenceError(FloatingPointError):
@@ -199,6 +199,42 @@ class Parametric:
                     f"parameter {name} contains NaN or inf: training diverged; "
                     "lower the learning rate or clip the gradients"
                 )
+
+
+class OnlineModel(Parametric):
+    """A network that learns online, step by step: the RTRL models of chapter 5.
+
+    A subclass implements ``reset(batch_size)`` (start new sequences), ``forward(x_t)``
+    (one time step of every sequence, updating the state and whatever the gradient needs)
+    and ``backward(y_t)`` (add the gradient of this step's loss into the gradients and
+    return that loss); the loop over a whole sequence lives here, once.
+
+    See chapter 5, *Real-time recurrent learning*.
+    """
+
+    @one_blas_thread
+    def loss_and_gradient(self, x, y):
+        """Run whole sequences online; add the gradient of their loss into the gradients.
+
+        Parameters
+        ----------
+        x : array_like of shape (T, D) or (B, T, D)
+        y : array_like of shape (K,) / (B, K) (loss at the last step) or (T, K) / (B, T, K)
+
+        Returns
+        -------
+        float
+            The loss (summed over steps with a target, mean over the batch), as the
+            BPTT models' ``forward`` reports it.
+        """
+        x3, y3, steps = check_sequences(x, y, self.D, self.K)
+        self.reset(x3.shape[0])
+        loss = 0.0
+        for t in range(x3.shape[1]):
+            self.forward(x3[:, t])
+            if steps[t]:
+                loss += self.backward(y3[:, t])
+        return loss
 
 
 class Model(Parametric):

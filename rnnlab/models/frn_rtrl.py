@@ -29,17 +29,16 @@ from rnnlab._validation import (
     as_generator,
     check_inputs,
     check_positive_int,
-    check_sequences,
     check_step_input,
     check_step_target,
 )
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
-from rnnlab.models.base import Parametric
+from rnnlab.models.base import OnlineModel
 
 __all__ = ["FRN_RTRL"]
 
 
-class FRN_RTRL(Parametric):
+class FRN_RTRL(OnlineModel):
     r"""The FRN of chapter 2 (Eqs. 2.1-2.3) learning online with full RTRL (Eq. 5.1).
 
     Parameters
@@ -159,30 +158,6 @@ class FRN_RTRL(Parametric):
         self.dW += grad_w[:, :D]
         self.dR += grad_w[:, D:]
         return float(bce_with_logits(z, y).sum() / B)
-
-    @one_blas_thread
-    def loss_and_gradient(self, x, y):
-        """Run whole sequences online; add the gradient of their loss into the gradients.
-
-        Parameters
-        ----------
-        x : array_like of shape (T, D) or (B, T, D)
-        y : array_like of shape (K,) / (B, K) (loss at the last step) or (T, K) / (B, T, K)
-
-        Returns
-        -------
-        float
-            The loss (summed over steps with a target, mean over the batch), as
-            ``FullyRecurrentNetwork.forward`` would report it.
-        """
-        x3, y3, steps = check_sequences(x, y, self.D, self.K)
-        self.reset(x3.shape[0])
-        loss = 0.0
-        for t in range(x3.shape[1]):
-            self.forward(x3[:, t])
-            if steps[t]:
-                loss += self.backward(y3[:, t])
-        return loss
 
     @one_blas_thread
     def predict(self, x):

@@ -41,18 +41,17 @@ from rnnlab._validation import (
     as_generator,
     check_inputs,
     check_positive_int,
-    check_sequences,
     check_step_input,
     check_step_target,
 )
-from rnnlab.models.base import Parametric, init_uniform
+from rnnlab.models.base import OnlineModel, init_uniform
 from rnnlab.losses import bce_with_logits, bce_with_logits_grad, sigmoid
 from rnnlab.models.lstm import _check_bias
 
 __all__ = ["LSTM_RTRL"]
 
 
-class LSTM_RTRL(Parametric):
+class LSTM_RTRL(OnlineModel):
     r"""The LSTM of chapter 4, learning online with truncated RTRL (Eqs. 5.3-5.5).
 
     Parameters
@@ -196,30 +195,6 @@ class LSTM_RTRL(Parametric):
             self._dR[rows] += g[:, self.D:self.D + I]
             self._db[rows] += g[:, -1]
         return float(bce_with_logits(logits, y).sum() / B)
-
-    @one_blas_thread
-    def loss_and_gradient(self, x, y):
-        """Run whole sequences online; add the gradient of their loss into the gradients.
-
-        Parameters
-        ----------
-        x : array_like of shape (T, D) or (B, T, D)
-        y : array_like of shape (K,) / (B, K) (loss at the last step) or (T, K) / (B, T, K)
-
-        Returns
-        -------
-        float
-            The loss (summed over steps with a target, mean over the batch), as
-            ``LSTM.forward`` would report it.
-        """
-        x3, y3, steps = check_sequences(x, y, self.D, self.K)
-        self.reset(x3.shape[0])
-        loss = 0.0
-        for t in range(x3.shape[1]):
-            self.forward(x3[:, t])
-            if steps[t]:
-                loss += self.backward(y3[:, t])
-        return loss
 
     @one_blas_thread
     def predict(self, x):

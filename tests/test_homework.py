@@ -184,6 +184,44 @@ def writes(targets, package=False):
     return "\n".join(lines + ["print(results)"])
 
 
+def test_the_sandbox_hides_the_home_directory_and_the_folders_of_the_submissions():
+    """The kernel imports rnnlab but reads neither the grader's home nor a submission's folder (nor its files)."""
+    needs_bubblewrap()
+    import subprocess
+    import sys
+    import tempfile
+
+    secret = Path.home() / ".rnnlab-sandbox-test-secret"
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-class-", dir="/var/tmp"))
+    inside = ROOT / "rnnlab-sandbox-test-submission.ipynb"             # in the course folder: hidden as a file
+    try:
+        secret.write_text("home secret")
+        (folder / "other.ipynb").write_text("another student's answers")
+        (folder / "mine.ipynb").write_text("my answers")
+        inside.write_text("answers kept in the course folder")
+        probe = ("import os, rnnlab\n"
+                 "for path in {paths!r}:\n"
+                 "    try:\n        print(path, repr(open(path).read()))\n"
+                 "    except OSError as err:\n        print(path, type(err).__name__)\n"
+                 "print('rnnlab', rnnlab.__version__)")
+        paths = [str(secret), str(folder / "other.ipynb"), str(inside), str(ROOT / "README.md")]
+        argv = [sys.executable, "-c", probe.format(paths=paths)]
+        done = subprocess.run(sandbox.command(argv, hide=[folder / "mine.ipynb", inside]),
+                              capture_output=True, text=True, timeout=120, check=False)
+        out = done.stdout
+        assert done.returncode == 0, done.stderr
+        assert f"{secret} FileNotFoundError" in out and f"{folder / 'other.ipynb'} FileNotFoundError" in out
+        assert f"{inside} PermissionError" in out                      # behind /dev/null (a device: unreadable)
+        assert "answers" not in out and "secret" not in out.replace(str(secret), "")
+        assert "rnnlab 0." in out and f"{ROOT / 'README.md'} 'FileNotFoundError'" not in out
+    finally:
+        secret.unlink(missing_ok=True)
+        inside.unlink(missing_ok=True)
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+
 @pytest.fixture(scope="module")
 def listener():
     """A TCP server on the host's loopback that records every connection it receives."""

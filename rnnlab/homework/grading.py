@@ -222,8 +222,9 @@ def grade(paths, *, jobs=None, chapter=None, limits=None, sandboxed=None, progre
         if watch is None:
             watch = [CHAPTERS.parent / "rnnlab", CHAPTERS, *paths]
         why = "bubblewrap is not available here" if not available else "the sandbox is switched off"
-        print(f"rnnlab.homework: {why}, so submissions run unsandboxed: each from a private copy, one at a time; "
-              "grading stops if one changes the package, the chapters or another submission.", file=log or sys.stderr)
+        print(f"rnnlab.homework: {why}, so submissions run unsandboxed: each in a temporary directory, one at a "
+              "time, able to read and write what you can; grading stops if one changed the package, the chapters "
+              "or another submission.", file=log or sys.stderr)
     tasks = [(path, chapter, limits, mode, paths, watch or []) for path in paths]
     results = run_parallel(grade_one, tasks, jobs=jobs, progress=progress, desc="grading")
     return [row for rows in results for row in rows]

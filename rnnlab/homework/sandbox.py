@@ -1,15 +1,19 @@
-"""Where a submission runs: a bubblewrap sandbox, or — where the system has none — a watched private copy.
+"""Where a submission runs: a bubblewrap sandbox, or — where the system has none — a watched temporary directory.
 
 With bubblewrap (Debian's ``bubblewrap``) the student's kernel sees the machine read-only,
 writes only to a private, size-limited ``/tmp`` that vanishes with it, has no network (its
-own network namespace, loopback only), no view of other processes, a clean environment,
-and no other submission (each is hidden behind ``/dev/null``). The notebook goes in on
-standard input and the values come out on standard output.
+own network namespace, loopback only), no view of other processes and a clean
+environment. It does not see the grader's home directory (except the Python installation
+it runs, if that lives there) nor the folders that hold the submissions: each becomes an
+empty directory, and a submission that sits where its folder cannot be hidden is hidden
+file by file behind ``/dev/null``. The notebook goes in on standard input and the values
+come out on standard output.
 
-Without bubblewrap the grader says so once, runs each submission from a private copy in
-a temporary directory, one at a time, and compares fingerprints of the package, the
-chapters and the submissions before and after each one: a change stops grading
-(:class:`SubmissionChangedFiles`) and names the submission.
+Without bubblewrap the grader says so once and runs each submission in a temporary
+working directory, one at a time, with nothing of the above: it compares fingerprints of
+the package, the chapters and the submissions before and after each one, so that a change
+is detected afterwards (:class:`SubmissionChangedFiles` stops grading and names the
+submission), not prevented.
 
 See the *For instructors* page.
 """
@@ -87,14 +91,31 @@ def command(argv, hide=()):
     home = "/tmp/home"
     cmd = [bubblewrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp", "--dir", home]
-    for path in hide:
-        path = os.path.realpath(path)
-        if os.path.isfile(path) and not path.startswith("/tmp/"):
-            cmd += ["--ro-bind", "/dev/null", path]
+    files = [p for p in map(os.path.realpath, hide) if os.path.isfile(p) and not p.startswith("/tmp/")]
+    needed, hidden = _needed(), []
+    for folder in sorted({os.path.realpath(Path.home()), *(os.path.dirname(p) for p in files)}, key=len):
+        if folder in ("/", "/tmp") or folder.startswith("/tmp/") or any(folder == n or folder.startswith(n + "/")
+                                                                        for n in needed):
+            continue                                # /tmp is private anyway; Python and the course must stay
+        hidden.append(folder)
+        cmd += ["--tmpfs", folder]                  # empty; what the kernel needs below it comes back read-only
+        cmd += [arg for n in needed if n.startswith(folder + "/") for arg in ("--ro-bind", n, n)]
+    for path in files:
+        if not any(path.startswith(folder + "/") for folder in hidden):
+            cmd += ["--ro-bind", "/dev/null", path]  # a submission whose folder could not be hidden
     cmd += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", home, "--clearenv"]
     for key, value in environment(home).items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", *argv]
+
+
+def _needed():
+    """What the kernel must read: Python, its environment and the course (the folder of this package)."""
+    import rnnlab
+
+    paths = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             os.path.dirname(os.path.dirname(os.path.realpath(rnnlab.__file__)))}
+    return sorted({os.path.realpath(p) for p in paths}, key=len)
 
 
 def fingerprint(paths):
@@ -105,7 +126,9 @@ def fingerprint(paths):
     prints = {}
     for root in paths:
         root = Path(root)
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        # __pycache__ holds caches the interpreter and numba write themselves, not the course's files
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*")
+                                                     if p.is_file() and "__pycache__" not in p.parts)
         for path in files:
             try:
                 prints[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()

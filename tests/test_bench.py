@@ -21,6 +21,7 @@ def test_engine_step_times_smoke():
     from rnnlab.training.bench import engine_step_times
 
     result = engine_step_times(T=5, cells=3, sequences=(2, 4), batch=2, repeats=1)
+    assert (result["T"], result["cells"], result["batch_size"]) == (5, 3, 2)       # settings kept beside the times
     for mode in ("online", "batch"):
         row = result[mode]
         assert row["numpy"] > 0 and row["numba"] > 0

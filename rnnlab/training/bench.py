@@ -270,7 +270,7 @@ def engine_step_times(T=100, cells=32, sequences=(10, 200), batch=32, repeats=7)
     See chapter 5, *Real-time recurrent learning* (section *A compiled engine*).
     """
     x, y = next(generate_batches(T, max(max(sequences), batch), seed=0))
-    result = dict(T=T, cells=cells, batch=batch, repeats=repeats)
+    result = dict(T=T, cells=cells, batch_size=batch, repeats=repeats)
 
     def online(net, n):
         def work():
@@ -511,7 +511,7 @@ def run_benchmarks(repeats=7, out=None):
     result["rtrl_engines"] = engines
     print(f"\ntruncated RTRL of the LSTM, I = {engines['cells']}, T = {engines['T']}: "
           f"µs per sequence step (median of {repeats})")
-    for mode, label in (("online", "online, one update per sequence"), ("batch", f"batches of {engines['batch']}")):
+    for mode, label in (("online", "online, one update per sequence"), ("batch", f"batches of {engines['batch_size']}")):
         row = engines[mode]
         print(f"  {label:<34} numpy {row['numpy']:7.2f}   numba {row['numba']:6.2f}   "
               f"numba {row['speedup']:5.1f}x faster")

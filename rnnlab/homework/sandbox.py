@@ -91,15 +91,20 @@ def command(argv, hide=()):
     home = "/tmp/home"
     cmd = [bubblewrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp", "--dir", home]
-    files = [p for p in map(os.path.realpath, hide) if os.path.isfile(p) and not p.startswith("/tmp/")]
-    needed, hidden = _needed(), []
+    needed = _needed()
+    # the private /tmp hides what the grader keeps there, except what the kernel needs (a course cloned into /tmp)
+    cmd += [arg for n in needed if n.startswith("/tmp/") for arg in ("--ro-bind", n, n)]
+    files = [p for p in map(os.path.realpath, hide) if os.path.isfile(p)
+             and (not p.startswith("/tmp/") or any(p.startswith(n + "/") for n in needed))]
+    hidden = []
     for folder in sorted({os.path.realpath(Path.home()), *(os.path.dirname(p) for p in files)}, key=len):
         if folder in ("/", "/tmp") or folder.startswith("/tmp/") or any(folder == n or folder.startswith(n + "/")
                                                                         for n in needed):
             continue                                # /tmp is private anyway; Python and the course must stay
         hidden.append(folder)
-        cmd += ["--tmpfs", folder]                  # empty; what the kernel needs below it comes back read-only
+        cmd += ["--size", str(1 << 20), "--tmpfs", folder]    # empty; what the kernel needs comes back read-only
         cmd += [arg for n in needed if n.startswith(folder + "/") for arg in ("--ro-bind", n, n)]
+        cmd += ["--remount-ro", folder]
     for path in files:
         if not any(path.startswith(folder + "/") for folder in hidden):
             cmd += ["--ro-bind", "/dev/null", path]  # a submission whose folder could not be hidden

@@ -185,6 +185,25 @@ def writes(targets, package=False):
     return "\n".join(lines + ["print(results)"])
 
 
+def test_a_submission_folder_inside_the_home_directory_is_hidden_with_it():
+    """Folders are hidden shallowest first; one inside another needs no mount of its own."""
+    needs_bubblewrap()
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-class-", dir=Path.home()))
+    try:
+        (folder / "a.ipynb").write_text("answers")
+        argv = [sys.executable, "-c", f"import os; print(os.path.exists({str(folder)!r}))"]
+        done = subprocess.run(sandbox.command(argv, hide=[folder / "a.ipynb"]), capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+    finally:
+        (folder / "a.ipynb").unlink()
+        folder.rmdir()
+
+
 def test_the_sandbox_hides_the_home_directory_and_the_folders_of_the_submissions():
     """The kernel imports rnnlab but reads neither the grader's home nor a submission's folder (nor its files)."""
     needs_bubblewrap()

@@ -101,6 +101,8 @@ def command(argv, hide=()):
         if folder in ("/", "/tmp") or folder.startswith("/tmp/") or any(folder == n or folder.startswith(n + "/")
                                                                         for n in needed):
             continue                                # /tmp is private anyway; Python and the course must stay
+        if any(folder.startswith(h + "/") for h in hidden):
+            continue                                # inside a folder already hidden
         hidden.append(folder)
         cmd += ["--size", str(1 << 20), "--tmpfs", folder]    # empty; what the kernel needs comes back read-only
         cmd += [arg for n in needed if n.startswith(folder + "/") for arg in ("--ro-bind", n, n)]

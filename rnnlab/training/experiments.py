@@ -324,19 +324,13 @@ def lag_limits(rows):
         largest T up to which every seed learned every T of the grid (``None`` if not even
         the smallest); ``tried``: the largest T of the grid.
     """
-    out = {}
+    by_config = {}
     for r in sorted(rows, key=lambda r: r["T"]):
-        entry = out.setdefault(r["config"], {"better": None, "every_seed": None, "tried": r["T"], "_unbroken": True})
-        entry["tried"] = r["T"]
-        if r["better_than_chance"]:
-            entry["better"] = r["T"]
-        if entry["_unbroken"] and min(r["test_acc"]) >= 0.99:
-            entry["every_seed"] = r["T"]
-        else:
-            entry["_unbroken"] = False
-    for entry in out.values():
-        del entry["_unbroken"]
-    return out
+        by_config.setdefault(r["config"], []).append(r)
+    return {config: {"better": max((r["T"] for r in runs if r["better_than_chance"]), default=None),
+                     "every_seed": bridging_reach([r["T"] for r in runs], [r["test_acc"] for r in runs]) or None,
+                     "tried": runs[-1]["T"]}
+            for config, runs in by_config.items()}
 
 
 def bridging_reach(Ts, acc, target=0.99):
